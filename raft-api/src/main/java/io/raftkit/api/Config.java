@@ -1,0 +1,330 @@
+package io.raftkit.api;
+
+import io.raftkit.api.error.ConfigException;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The tuning of one Raft node. Immutable and always valid: {@link Builder#build()} checks every
+ * rule and throws a {@link ConfigException} naming the field and the rule it broke.
+ *
+ * <pre>{@code
+ * Config config = Config.builder()
+ *     .clusterId("orders")
+ *     .electionTimeout(Duration.ofMillis(300), Duration.ofMillis(600))
+ *     .heartbeatInterval(Duration.ofMillis(100))
+ *     .build();
+ * }</pre>
+ *
+ * <p>All members of one cluster should use the same timing; {@code clusterId} must be the same on
+ * every member, and transports refuse peers of another cluster.
+ */
+public final class Config {
+
+  /** Default {@link #clusterId()}. */
+  public static final String CLUSTER_ID_DEFAULT = "raftkit";
+  /** Default lower bound of the randomized election timeout. */
+  public static final Duration ELECTION_TIMEOUT_MIN_DEFAULT = Duration.ofMillis(300);
+  /** Default upper bound (exclusive) of the randomized election timeout. */
+  public static final Duration ELECTION_TIMEOUT_MAX_DEFAULT = Duration.ofMillis(600);
+  /** Default interval between heartbeats from the leader to each follower. */
+  public static final Duration HEARTBEAT_INTERVAL_DEFAULT = Duration.ofMillis(100);
+  /** Default time after which an RPC without a response fails. */
+  public static final Duration RPC_TIMEOUT_DEFAULT = Duration.ofSeconds(1);
+  /** Default maximum number of entries in one append request. */
+  public static final int MAX_ENTRIES_PER_APPEND_DEFAULT = 512;
+  /** Default maximum payload bytes in one append request (a single larger entry is still sent). */
+  public static final int MAX_BYTES_PER_APPEND_DEFAULT = 1 << 20;
+  /** Default number of append requests in flight to one follower. */
+  public static final int MAX_INFLIGHT_APPENDS_DEFAULT = 8;
+  /** Default maximum payload size of one entry. */
+  public static final int MAX_ENTRY_BYTES_DEFAULT = 16 << 20;
+  /** Default maximum number of client writes accepted but not yet applied. */
+  public static final int MAX_PENDING_WRITES_DEFAULT = 65_536;
+
+  private final String clusterId;
+  private final Duration electionTimeoutMin;
+  private final Duration electionTimeoutMax;
+  private final Duration heartbeatInterval;
+  private final Duration rpcTimeout;
+  private final int maxEntriesPerAppend;
+  private final int maxBytesPerAppend;
+  private final int maxInflightAppends;
+  private final int maxEntryBytes;
+  private final int maxPendingWrites;
+  private final boolean preVote;
+  private final boolean checkQuorum;
+
+  private Config(final Builder b) {
+    this.clusterId = b.clusterId;
+    this.electionTimeoutMin = b.electionTimeoutMin;
+    this.electionTimeoutMax = b.electionTimeoutMax;
+    this.heartbeatInterval = b.heartbeatInterval;
+    this.rpcTimeout = b.rpcTimeout;
+    this.maxEntriesPerAppend = b.maxEntriesPerAppend;
+    this.maxBytesPerAppend = b.maxBytesPerAppend;
+    this.maxInflightAppends = b.maxInflightAppends;
+    this.maxEntryBytes = b.maxEntryBytes;
+    this.maxPendingWrites = b.maxPendingWrites;
+    this.preVote = b.preVote;
+    this.checkQuorum = b.checkQuorum;
+  }
+
+  /** A builder holding the defaults. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The defaults. */
+  public static Config defaults() {
+    return builder().build();
+  }
+
+  /** A builder holding this config's values. */
+  public Builder toBuilder() {
+    return new Builder()
+        .clusterId(clusterId)
+        .electionTimeout(electionTimeoutMin, electionTimeoutMax)
+        .heartbeatInterval(heartbeatInterval)
+        .rpcTimeout(rpcTimeout)
+        .maxEntriesPerAppend(maxEntriesPerAppend)
+        .maxBytesPerAppend(maxBytesPerAppend)
+        .maxInflightAppends(maxInflightAppends)
+        .maxEntryBytes(maxEntryBytes)
+        .maxPendingWrites(maxPendingWrites)
+        .preVote(preVote)
+        .checkQuorum(checkQuorum);
+  }
+
+  /** The cluster's name: messages from nodes of another cluster are refused. */
+  public String clusterId() {
+    return clusterId;
+  }
+
+  /** Lower bound (inclusive) of the randomized election timeout. */
+  public Duration electionTimeoutMin() {
+    return electionTimeoutMin;
+  }
+
+  /** Upper bound (exclusive) of the randomized election timeout. */
+  public Duration electionTimeoutMax() {
+    return electionTimeoutMax;
+  }
+
+  /** How often the leader sends a heartbeat to each follower. */
+  public Duration heartbeatInterval() {
+    return heartbeatInterval;
+  }
+
+  /** How long a request may wait for its response before it fails. */
+  public Duration rpcTimeout() {
+    return rpcTimeout;
+  }
+
+  /** The most entries one append request carries. */
+  public int maxEntriesPerAppend() {
+    return maxEntriesPerAppend;
+  }
+
+  /** The most payload bytes one append request carries, unless a single entry is larger. */
+  public int maxBytesPerAppend() {
+    return maxBytesPerAppend;
+  }
+
+  /** How many append requests may be in flight to one follower once it is in pipeline mode. */
+  public int maxInflightAppends() {
+    return maxInflightAppends;
+  }
+
+  /** The largest payload one write may carry. */
+  public int maxEntryBytes() {
+    return maxEntryBytes;
+  }
+
+  /** How many writes a leader accepts before they are applied; more fail at once. */
+  public int maxPendingWrites() {
+    return maxPendingWrites;
+  }
+
+  /** Whether a node asks for pre-votes before it raises its term (§9.6 of Ongaro's thesis). */
+  public boolean preVote() {
+    return preVote;
+  }
+
+  /**
+   * Whether a leader steps down when it has not heard from a quorum for an election timeout, and
+   * voters ignore candidates while they hear from a leader (§6.2 / §9.6 of Ongaro's thesis).
+   */
+  public boolean checkQuorum() {
+    return checkQuorum;
+  }
+
+  @Override
+  public String toString() {
+    return "Config{clusterId="
+        + clusterId
+        + ", electionTimeout=["
+        + electionTimeoutMin.toMillis()
+        + ","
+        + electionTimeoutMax.toMillis()
+        + ")ms, heartbeatInterval="
+        + heartbeatInterval.toMillis()
+        + "ms, rpcTimeout="
+        + rpcTimeout.toMillis()
+        + "ms, maxEntriesPerAppend="
+        + maxEntriesPerAppend
+        + ", maxBytesPerAppend="
+        + maxBytesPerAppend
+        + ", maxInflightAppends="
+        + maxInflightAppends
+        + ", maxEntryBytes="
+        + maxEntryBytes
+        + ", maxPendingWrites="
+        + maxPendingWrites
+        + ", preVote="
+        + preVote
+        + ", checkQuorum="
+        + checkQuorum
+        + "}";
+  }
+
+  /** Builds a {@link Config}; every setter returns {@code this}. Not thread-safe. */
+  public static final class Builder {
+    private String clusterId = CLUSTER_ID_DEFAULT;
+    private Duration electionTimeoutMin = ELECTION_TIMEOUT_MIN_DEFAULT;
+    private Duration electionTimeoutMax = ELECTION_TIMEOUT_MAX_DEFAULT;
+    private Duration heartbeatInterval = HEARTBEAT_INTERVAL_DEFAULT;
+    private Duration rpcTimeout = RPC_TIMEOUT_DEFAULT;
+    private int maxEntriesPerAppend = MAX_ENTRIES_PER_APPEND_DEFAULT;
+    private int maxBytesPerAppend = MAX_BYTES_PER_APPEND_DEFAULT;
+    private int maxInflightAppends = MAX_INFLIGHT_APPENDS_DEFAULT;
+    private int maxEntryBytes = MAX_ENTRY_BYTES_DEFAULT;
+    private int maxPendingWrites = MAX_PENDING_WRITES_DEFAULT;
+    private boolean preVote = true;
+    private boolean checkQuorum = true;
+
+    private Builder() {}
+
+    /** See {@link Config#clusterId()}. */
+    public Builder clusterId(final String clusterId) {
+      this.clusterId = clusterId;
+      return this;
+    }
+
+    /** See {@link Config#electionTimeoutMin()} and {@link Config#electionTimeoutMax()}. */
+    public Builder electionTimeout(final Duration min, final Duration max) {
+      this.electionTimeoutMin = min;
+      this.electionTimeoutMax = max;
+      return this;
+    }
+
+    /** See {@link Config#heartbeatInterval()}. */
+    public Builder heartbeatInterval(final Duration heartbeatInterval) {
+      this.heartbeatInterval = heartbeatInterval;
+      return this;
+    }
+
+    /** See {@link Config#rpcTimeout()}. */
+    public Builder rpcTimeout(final Duration rpcTimeout) {
+      this.rpcTimeout = rpcTimeout;
+      return this;
+    }
+
+    /** See {@link Config#maxEntriesPerAppend()}. */
+    public Builder maxEntriesPerAppend(final int maxEntriesPerAppend) {
+      this.maxEntriesPerAppend = maxEntriesPerAppend;
+      return this;
+    }
+
+    /** See {@link Config#maxBytesPerAppend()}. */
+    public Builder maxBytesPerAppend(final int maxBytesPerAppend) {
+      this.maxBytesPerAppend = maxBytesPerAppend;
+      return this;
+    }
+
+    /** See {@link Config#maxInflightAppends()}. */
+    public Builder maxInflightAppends(final int maxInflightAppends) {
+      this.maxInflightAppends = maxInflightAppends;
+      return this;
+    }
+
+    /** See {@link Config#maxEntryBytes()}. */
+    public Builder maxEntryBytes(final int maxEntryBytes) {
+      this.maxEntryBytes = maxEntryBytes;
+      return this;
+    }
+
+    /** See {@link Config#maxPendingWrites()}. */
+    public Builder maxPendingWrites(final int maxPendingWrites) {
+      this.maxPendingWrites = maxPendingWrites;
+      return this;
+    }
+
+    /** See {@link Config#preVote()}. */
+    public Builder preVote(final boolean preVote) {
+      this.preVote = preVote;
+      return this;
+    }
+
+    /** See {@link Config#checkQuorum()}. */
+    public Builder checkQuorum(final boolean checkQuorum) {
+      this.checkQuorum = checkQuorum;
+      return this;
+    }
+
+    /**
+     * Checks every rule and builds the config.
+     *
+     * @throws ConfigException naming the first field that breaks a rule, its value and the rule
+     */
+    public Config build() {
+      if (clusterId == null || clusterId.isBlank()) {
+        throw new ConfigException("clusterId", "clusterId=" + clusterId + " must not be blank");
+      }
+      positive("electionTimeoutMin", electionTimeoutMin);
+      positive("electionTimeoutMax", electionTimeoutMax);
+      positive("heartbeatInterval", heartbeatInterval);
+      positive("rpcTimeout", rpcTimeout);
+      if (electionTimeoutMax.compareTo(electionTimeoutMin) <= 0) {
+        throw new ConfigException(
+            "electionTimeoutMax",
+            "electionTimeoutMax=" + electionTimeoutMax + " must be greater than electionTimeoutMin="
+                + electionTimeoutMin);
+      }
+      if (heartbeatInterval.compareTo(electionTimeoutMin) >= 0) {
+        throw new ConfigException(
+            "heartbeatInterval",
+            "heartbeatInterval=" + heartbeatInterval + " must be less than electionTimeoutMin="
+                + electionTimeoutMin);
+      }
+      atLeast("maxEntriesPerAppend", maxEntriesPerAppend, 1);
+      atLeast("maxBytesPerAppend", maxBytesPerAppend, 1);
+      atLeast("maxInflightAppends", maxInflightAppends, 1);
+      atLeast("maxEntryBytes", maxEntryBytes, 1);
+      atLeast("maxPendingWrites", maxPendingWrites, 1);
+      return new Config(this);
+    }
+
+    private static void positive(final String field, final Duration value) {
+      if (value == null || value.isNegative() || value.isZero()) {
+        throw new ConfigException(field, field + "=" + value + " must be a positive duration");
+      }
+    }
+
+    private static void atLeast(final String field, final int value, final int min) {
+      if (value < min) {
+        throw new ConfigException(field, field + "=" + value + " must be >= " + min);
+      }
+    }
+  }
+
+  @Override
+  public boolean equals(final Object o) {
+    return o instanceof Config c && toString().equals(c.toString());
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(toString());
+  }
+}

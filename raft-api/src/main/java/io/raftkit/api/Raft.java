@@ -1,0 +1,89 @@
+package io.raftkit.api;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Predicate;
+
+/**
+ * The handle of one running Raft node: the one public entry point of raftkit.
+ *
+ * <pre>{@code
+ * Raft<String> raft = Raft.<String>builder()
+ *     .nodeId(1)
+ *     .config(Config.defaults())
+ *     .stateMachine(myStateMachine)
+ *     .storage("file")
+ *     .transport("netty")
+ *     .dataDir(Path.of("/var/lib/node1"))
+ *     .bindAddress("127.0.0.1:7001")
+ *     .build();
+ * raft.initialize(Membership.ofVoters(Map.of(1L, "127.0.0.1:7001", ...))).join(); // once, on one node
+ * WriteResult<String> r = raft.write("set x=1".getBytes(UTF_8)).join();
+ * }</pre>
+ *
+ * <p>Thread-safe: every method may be called from any thread. Methods never block; results come
+ * as futures. Futures are completed on raftkit's threads (the apply thread for writes): attach
+ * only quick, non-blocking callbacks, or use the {@code *Async} variants with your own executor.
+ *
+ * @param <R> what the state machine returns for a write
+ */
+public interface Raft<R> extends AutoCloseable {
+
+  /** A builder for a node whose state machine returns {@code R}. */
+  static <R> RaftBuilder<R> builder() {
+    return new RaftBuilder<>();
+  }
+
+  /** This node's id. */
+  long nodeId();
+
+  /** The address this node's transport listens at. */
+  String localAddress();
+
+  /**
+   * Forms a new cluster: writes {@code membership} as the first log entry of this node. Call it on
+   * one node of a new cluster (calling it on every voter with the same membership is also safe:
+   * the others refuse because they have received the log). The node must be a voter of {@code
+   * membership}.
+   *
+   * @return completes once the membership is durable in this node's log; fails with {@link
+   *     io.raftkit.api.error.AlreadyInitializedException} if the node has a log or a vote, with
+   *     {@link io.raftkit.api.error.NotAMemberException} if it is not a voter of {@code membership}
+   */
+  CompletableFuture<Void> initialize(Membership membership);
+
+  /**
+   * Proposes a command. Only the leader accepts writes.
+   *
+   * @param command the command; the engine owns the array afterwards (do not modify it)
+   * @return completes when the command is committed and applied, with its log id and the state
+   *     machine's result; fails with {@link io.raftkit.api.error.NotLeaderException} (naming the
+   *     leader, if known) on a non-leader or if the entry was overwritten by another leader,
+   *     {@link io.raftkit.api.error.InvalidRequestException} if {@code command} is null or larger
+   *     than {@link Config#maxEntryBytes()}, {@link io.raftkit.api.error.OverloadedException} if
+   *     {@link Config#maxPendingWrites()} writes are in progress, {@link
+   *     io.raftkit.api.error.ShutdownException} if the node is closed or stops
+   */
+  CompletableFuture<WriteResult<R>> write(byte[] command);
+
+  /** The latest metrics of this node. */
+  RaftMetrics metrics();
+
+  /**
+   * Waits until the metrics satisfy {@code condition}.
+   *
+   * @return completes with the first metrics that satisfy it (at once if the current ones do);
+   *     fails with {@link java.util.concurrent.TimeoutException} after {@code timeout}, with the
+   *     last metrics in its message, or with {@link io.raftkit.api.error.ShutdownException} if the
+   *     node stops first
+   */
+  CompletableFuture<RaftMetrics> awaitMetrics(Predicate<RaftMetrics> condition, Duration timeout);
+
+  /**
+   * Stops the node: fails every pending write and request with {@link
+   * io.raftkit.api.error.ShutdownException}, stops its threads, closes the transport and the
+   * storage. Idempotent. What was synced to storage stays.
+   */
+  @Override
+  void close();
+}

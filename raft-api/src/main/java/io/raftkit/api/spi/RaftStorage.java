@@ -1,0 +1,65 @@
+package io.raftkit.api.spi;
+
+import io.raftkit.api.LogId;
+import io.raftkit.api.Vote;
+import java.io.IOException;
+
+/**
+ * The durable state of one node: its log, its vote, its commit hint and its snapshots.
+ *
+ * <p><b>Threading:</b> the runtime calls the write methods ({@link #saveVote}, {@link
+ * #saveCommitted}, and the log's write methods) from one thread, the node's log-writer thread.
+ * Read methods may be called from any thread at any time and must be safe concurrently with
+ * writes.
+ *
+ * <p><b>Errors:</b> an {@link IOException} (or any other exception) from a write is fatal: the
+ * node stops rather than risk acknowledging what is not durable.
+ */
+public interface RaftStorage extends AutoCloseable {
+
+  /** The log. */
+  LogStore log();
+
+  /** The snapshot store. */
+  SnapshotStore snapshots();
+
+  /**
+   * The saved vote, or {@link Vote#NONE} if none was ever saved.
+   *
+   * @throws IOException if it cannot be read
+   */
+  Vote readVote() throws IOException;
+
+  /**
+   * Saves the vote. <b>Durable when this returns.</b> A vote's term never goes down: saving a
+   * vote with a lower term than the saved one throws {@link IllegalArgumentException} and changes
+   * nothing.
+   *
+   * @throws IOException if it cannot be made durable (fatal)
+   */
+  void saveVote(Vote vote) throws IOException;
+
+  /**
+   * Records the last committed id as a hint for restart; it need not be durable (the engine
+   * learns the commit index again from the leader), but it must never be ahead of the log.
+   *
+   * @throws IOException if it cannot be written (fatal)
+   */
+  void saveCommitted(LogId committed) throws IOException;
+
+  /**
+   * The last saved committed id, or {@link LogId#ZERO}.
+   *
+   * @throws IOException if it cannot be read
+   */
+  LogId readCommitted() throws IOException;
+
+  /**
+   * Closes the storage. Whatever was synced stays durable; what was appended but not synced may
+   * be lost. Calls after close throw {@link IllegalStateException}.
+   *
+   * @throws IOException if closing fails
+   */
+  @Override
+  void close() throws IOException;
+}

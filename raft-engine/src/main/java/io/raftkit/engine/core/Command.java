@@ -1,0 +1,173 @@
+package io.raftkit.engine.core;
+
+import io.raftkit.api.Entry;
+import io.raftkit.api.LogId;
+import io.raftkit.api.Vote;
+import io.raftkit.api.message.AppendRequest;
+import io.raftkit.api.message.RaftResponse;
+import io.raftkit.api.message.VoteRequest;
+import java.util.List;
+
+/**
+ * What the engine asks its runtime to do. Commands are executed in the order emitted, except that
+ * a command whose {@link #awaitIo()} is above the completed IO sequence waits until the log
+ * writer reports that sequence done (and all commands after it wait with it, to keep order).
+ *
+ * <p>IO commands ({@link AppendEntries}, {@link TruncateLog}, {@link SaveVote}) carry a sequence
+ * number; the runtime executes them in that order on the log-writer thread and reports each
+ * completed sequence back with {@link Engine#handleIoDone(long)}. "Done" means durable: the vote
+ * saved, the entries synced.
+ */
+public sealed interface Command {
+
+  /** The command types, for exhaustive switch expressions. */
+  enum Kind {
+    /** {@link AppendEntries}. */
+    APPEND_ENTRIES,
+    /** {@link TruncateLog}. */
+    TRUNCATE_LOG,
+    /** {@link SaveVote}. */
+    SAVE_VOTE,
+    /** {@link SaveCommitted}. */
+    SAVE_COMMITTED,
+    /** {@link SendVote}. */
+    SEND_VOTE,
+    /** {@link SendAppend}. */
+    SEND_APPEND,
+    /** {@link Reply}. */
+    REPLY,
+    /** {@link Apply}. */
+    APPLY
+  }
+
+  /** Which command this is. */
+  Kind kind();
+
+  /** The IO sequence that must be done before this command runs; 0 for none. */
+  default long awaitIo() {
+    return 0;
+  }
+
+  /**
+   * Appends entries to the log and syncs them; done when synced.
+   *
+   * @param entries consecutive entries after the current last one; the engine may add more to this
+   *     list until the batch ends
+   * @param ioSeq this IO's sequence number
+   */
+  record AppendEntries(List<Entry> entries, long ioSeq) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.APPEND_ENTRIES;
+    }
+  }
+
+  /**
+   * Removes the entries {@code [fromIndex, last]}; done when durable.
+   *
+   * @param fromIndex the first index to remove
+   * @param ioSeq this IO's sequence number
+   */
+  record TruncateLog(long fromIndex, long ioSeq) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.TRUNCATE_LOG;
+    }
+  }
+
+  /**
+   * Saves the vote durably.
+   *
+   * @param vote the vote
+   * @param ioSeq this IO's sequence number
+   */
+  record SaveVote(Vote vote, long ioSeq) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.SAVE_VOTE;
+    }
+  }
+
+  /**
+   * Records the commit index as a restart hint; need not be durable.
+   *
+   * @param committed the last committed id
+   */
+  record SaveCommitted(LogId committed) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.SAVE_COMMITTED;
+    }
+  }
+
+  /**
+   * Sends a vote or pre-vote request; its response comes back with {@link
+   * Engine#handleVoteResponse}.
+   *
+   * @param target the peer
+   * @param request the request
+   * @param awaitIo the vote save this request depends on (a candidate's own vote)
+   */
+  record SendVote(long target, VoteRequest request, long awaitIo) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.SEND_VOTE;
+    }
+  }
+
+  /**
+   * Sends an append request carrying the entries {@code [fromIndex, toIndex)} of the log, which
+   * the runtime reads. The response (or failure) goes back with {@link
+   * Engine#handleAppendResponse} or {@link Engine#handleAppendFailure}, together with {@code
+   * epoch}.
+   *
+   * @param target the peer
+   * @param term the leader's term
+   * @param prevLogId the entry before {@code fromIndex}
+   * @param fromIndex the first entry to send
+   * @param toIndex one past the last entry to send; equal to {@code fromIndex} for a heartbeat
+   * @param leaderCommit the leader's commit index
+   * @param epoch the replication epoch of this target when sent; -1 for a heartbeat, which does
+   *     not count against the in-flight window
+   */
+  record SendAppend(
+      long target, long term, LogId prevLogId, long fromIndex, long toIndex, long leaderCommit, long epoch)
+      implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.SEND_APPEND;
+    }
+
+    /** The request with the given entries (which must be {@code [fromIndex, toIndex)}). */
+    public AppendRequest toRequest(final long leaderId, final List<Entry> entries) {
+      return new AppendRequest(term, leaderId, prevLogId, entries, leaderCommit);
+    }
+  }
+
+  /**
+   * Answers an inbound request, or completes a local request (such as {@code initialize}) when
+   * {@code response} is null.
+   *
+   * @param replyTo the token the request came with
+   * @param response the response, or {@code null} for a local request that succeeded
+   * @param awaitIo the IO the response depends on: the reply is sent only once it is durable
+   */
+  record Reply(Object replyTo, RaftResponse response, long awaitIo) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.REPLY;
+    }
+  }
+
+  /**
+   * Applies the committed and durable entries up to {@code upTo} to the state machine.
+   *
+   * @param upTo the last entry to apply
+   */
+  record Apply(LogId upTo) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.APPLY;
+    }
+  }
+}

@@ -1,0 +1,857 @@
+package io.raftkit.engine.core;
+
+import io.raftkit.api.Config;
+import io.raftkit.api.Entry;
+import io.raftkit.api.EntryKind;
+import io.raftkit.api.LogId;
+import io.raftkit.api.Membership;
+import io.raftkit.api.ServerState;
+import io.raftkit.api.StoredMembership;
+import io.raftkit.api.Vote;
+import io.raftkit.api.error.AlreadyInitializedException;
+import io.raftkit.api.error.NotAMemberException;
+import io.raftkit.api.error.NotLeaderException;
+import io.raftkit.api.message.AppendRequest;
+import io.raftkit.api.message.AppendResponse;
+import io.raftkit.api.message.VoteRequest;
+import io.raftkit.api.message.VoteResponse;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The deterministic Raft core of one node.
+ *
+ * <p>Feed it events through the {@code handle*} methods and {@link #tick(long)}, then take the
+ * {@link Command}s it emitted with {@link #drainCommands(List)}. Call {@link #endBatch()} after a
+ * batch of events so the leader sends what the batch made ready (many client writes, one append
+ * request per follower).
+ *
+ * <p><b>Not thread-safe:</b> one thread owns an engine. It never blocks, reads no clock (time
+ * comes in through {@link #tick(long)}) and draws randomness only from the generator it was
+ * given.
+ *
+ * <p>Any {@link IllegalStateException} thrown from a handler is a safety violation (for example
+ * a request that would truncate a committed entry): the caller must stop the node.
+ */
+public final class Engine {
+  private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+
+  private final long nodeId;
+  private final Config config;
+  private final long electionMinNanos;
+  private final long electionMaxNanos;
+  private final long heartbeatNanos;
+  private final RandomGenerator random;
+
+  private final ArrayList<Command> out = new ArrayList<>();
+  private final LogTracker log = new LogTracker();
+  /** Membership entries in the log, oldest first; index 0 may be the one below the log. */
+  private final ArrayList<StoredMembership> memberships = new ArrayList<>();
+
+  private StoredMembership effective = StoredMembership.EMPTY;
+  private Vote vote;
+  private ServerState state = ServerState.LEARNER;
+  private long leaderId;
+  private long now;
+  private boolean started;
+
+  private LogId committed;
+  private LogId flushed;
+  private long applySubmitted;
+  private LogId lastApplied;
+
+  // IO: sequence numbers of log-writer work, and the log id each leaves the log at.
+  private long ioSeq;
+  private long ioDone;
+  private long voteSeq;
+  private final ArrayDeque<IoRecord> ioRecords = new ArrayDeque<>();
+  private Command.AppendEntries openAppend;
+
+  // Timers, in the caller's nanoseconds; Long.MAX_VALUE when off.
+  private long electionDeadline = Long.MAX_VALUE;
+  private long heartbeatDeadline = Long.MAX_VALUE;
+  private long quorumCheckDeadline = Long.MAX_VALUE;
+  private long lastLeaderContact;
+  private boolean heardFromLeader;
+
+  // Candidate.
+  private boolean preVoting;
+  private long electionTerm;
+  private final Set<Long> granted = new HashSet<>();
+
+  // Leader.
+  private final TreeMap<Long, Progress> progress = new TreeMap<>();
+  private boolean replicationDirty;
+  private long[] scratch = new long[8];
+
+  /**
+   * Creates the engine of a node from its recovered durable state. Before {@link #start(long)},
+   * feed the entries of the log after {@code purged} with {@link #recoverEntry(Entry)}.
+   *
+   * @param nodeId this node
+   * @param config the validated config
+   * @param random the only source of randomness (election timeouts)
+   * @param vote the saved vote
+   * @param purged the last purged log id
+   * @param committedHint the saved commit hint
+   * @param lastApplied what the state machine reports as applied
+   */
+  public Engine(
+      final long nodeId,
+      final Config config,
+      final RandomGenerator random,
+      final Vote vote,
+      final LogId purged,
+      final LogId committedHint,
+      final LogId lastApplied) {
+    this.nodeId = nodeId;
+    this.config = config;
+    this.random = random;
+    this.electionMinNanos = config.electionTimeoutMin().toNanos();
+    this.electionMaxNanos = config.electionTimeoutMax().toNanos();
+    this.heartbeatNanos = config.heartbeatInterval().toNanos();
+    this.vote = vote;
+    this.log.purgeUpTo(purged);
+    this.committed = max(committedHint, lastApplied);
+    this.lastApplied = lastApplied;
+    this.applySubmitted = lastApplied.index();
+    this.flushed = purged;
+  }
+
+  /** Tells the engine of one entry of the recovered log, in order, before {@link #start(long)}. */
+  public void recoverEntry(final Entry entry) {
+    if (started) {
+      throw new IllegalStateException("recoverEntry after start");
+    }
+    if (entry.index() != log.lastIndex() + 1) {
+      throw new IllegalStateException(
+          "recovered entry " + entry.logId() + " does not follow last index=" + log.lastIndex());
+    }
+    log.append(entry.term(), entry.payload().length);
+    if (entry.kind() == EntryKind.MEMBERSHIP) {
+      memberships.add(new StoredMembership(entry.logId(), entry.membership()));
+    }
+  }
+
+  /**
+   * Tells the engine of the membership below the log (from a snapshot), before {@link
+   * #start(long)}.
+   */
+  public void recoverBaseMembership(final StoredMembership base) {
+    if (!base.isEmpty()) {
+      memberships.add(0, base);
+    }
+  }
+
+  /**
+   * Starts the engine at time {@code nowNanos}: the recovered log counts as durable, the commit
+   * index is clamped to it, and committed entries the state machine has not applied are applied.
+   */
+  public void start(final long nowNanos) {
+    this.now = nowNanos;
+    this.started = true;
+    final LogId last = log.lastLogId();
+    this.flushed = last;
+    if (committed.index() > last.index()) {
+      committed = last;
+    }
+    if (committed.index() > 0 && log.termAt(committed.index()) >= 0) {
+      committed = log.logIdAt(committed.index());
+    }
+    effective = memberships.isEmpty() ? StoredMembership.EMPTY : memberships.get(memberships.size() - 1);
+    becomeFollower(vote.term(), 0);
+    maybeApply();
+    LOG.info("[node {}] started: vote={} last={} committed={} applied={} membership={}",
+        nodeId, vote, last, committed, lastApplied, effective.membership());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Accessors (for the runtime's metrics and for tests).
+
+  /** This node's id. */
+  public long nodeId() {
+    return nodeId;
+  }
+
+  /** The current role. */
+  public ServerState state() {
+    return state;
+  }
+
+  /** The current vote. */
+  public Vote vote() {
+    return vote;
+  }
+
+  /** The known leader of the current term, or 0. */
+  public long leaderId() {
+    return leaderId;
+  }
+
+  /** The last log id (durable or not). */
+  public LogId lastLogId() {
+    return log.lastLogId();
+  }
+
+  /** The last log id known durable. */
+  public LogId flushedLogId() {
+    return flushed;
+  }
+
+  /** The last committed log id. */
+  public LogId committed() {
+    return committed;
+  }
+
+  /** The last log id the state machine applied, as reported with {@link #handleApplied}. */
+  public LogId lastApplied() {
+    return lastApplied;
+  }
+
+  /** The effective (latest) membership. */
+  public StoredMembership effectiveMembership() {
+    return effective;
+  }
+
+  /** The last IO sequence number issued. */
+  public long ioSeq() {
+    return ioSeq;
+  }
+
+  /** On a leader, each follower's match index; empty otherwise. */
+  public Map<Long, Long> replication() {
+    if (progress.isEmpty()) {
+      return Map.of();
+    }
+    final TreeMap<Long, Long> m = new TreeMap<>();
+    for (final Progress p : progress.values()) {
+      m.put(p.nodeId, p.matchIndex);
+    }
+    return Collections.unmodifiableMap(m);
+  }
+
+  /** The earliest time at which {@link #tick(long)} has something to do. */
+  public long nextDeadlineNanos() {
+    return Math.min(electionDeadline, Math.min(heartbeatDeadline, quorumCheckDeadline));
+  }
+
+  /** Moves the emitted commands to {@code dst}, in order. */
+  public void drainCommands(final List<Command> dst) {
+    dst.addAll(out);
+    out.clear();
+    openAppend = null;
+  }
+
+  /** The commands emitted and not yet drained (a view, for tests). */
+  public List<Command> pendingCommands() {
+    return Collections.unmodifiableList(out);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Time.
+
+  /** Advances time and fires the timers that are due: election, heartbeat, quorum check. */
+  public void tick(final long nowNanos) {
+    this.now = nowNanos;
+    switch (state) {
+      case LEADER -> {
+        if (now >= heartbeatDeadline) {
+          heartbeatDeadline = now + heartbeatNanos;
+          for (final Progress p : progress.values()) {
+            sendHeartbeat(p);
+            replicateTo(p);
+          }
+        }
+        if (now >= quorumCheckDeadline) {
+          if (quorumActive()) {
+            quorumCheckDeadline = now + electionMinNanos;
+          } else {
+            LOG.warn("[node {}] leader of term {} has not heard from a quorum for {} ms; stepping down",
+                nodeId, vote.term(), electionMaxNanos / 1_000_000);
+            becomeFollower(vote.term(), 0);
+          }
+        }
+      }
+      case FOLLOWER, CANDIDATE -> {
+        if (now >= electionDeadline) {
+          startElection(config.preVote());
+        }
+      }
+      case LEARNER, SHUTDOWN -> {
+        // no timers
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Client requests.
+
+  /**
+   * Forms a new cluster with this node's log: appends {@code membership} as entry 1.
+   *
+   * @param replyTo the token a {@link Command.Reply} will carry once the entry is durable
+   * @throws AlreadyInitializedException if the node has a log or a vote
+   * @throws NotAMemberException if this node is not a voter of {@code membership}
+   */
+  public void handleInitialize(final Membership membership, final Object replyTo) {
+    if (log.lastIndex() != 0 || vote.term() != 0 || !effective.isEmpty()) {
+      throw new AlreadyInitializedException(
+          "node " + nodeId + " is already initialized: last log id=" + log.lastLogId() + ", vote=" + vote
+              + ", membership=" + effective.membership());
+    }
+    if (!membership.isVoter(nodeId)) {
+      throw new NotAMemberException(
+          "node " + nodeId + " must be a voter of the membership it initializes: " + membership);
+    }
+    appendLocal(Entry.membership(LogId.of(0, 1), membership));
+    out.add(new Command.Reply(replyTo, null, ioSeq));
+    // Campaign at once rather than after a full election timeout.
+    electionDeadline = now;
+  }
+
+  /**
+   * Appends a client command to the leader's log. Replication is sent by {@link #endBatch()}.
+   *
+   * @return the log id the command will have if it commits
+   * @throws NotLeaderException if this node is not the leader
+   */
+  public LogId handleClientWrite(final byte[] payload) {
+    if (state != ServerState.LEADER) {
+      throw notLeader();
+    }
+    final LogId id = LogId.of(vote.term(), log.lastIndex() + 1);
+    appendLocal(Entry.normal(id, payload));
+    replicationDirty = true;
+    return id;
+  }
+
+  /** The error a non-leader answers client requests with. */
+  public NotLeaderException notLeader() {
+    final long leader = leaderId == nodeId ? 0 : leaderId;
+    final String address = leader == 0 || effective.isEmpty() ? null : effective.membership().address(leader);
+    return new NotLeaderException(nodeId, leader, address);
+  }
+
+  /** Ends a batch of events: the leader sends what the batch made ready. */
+  public void endBatch() {
+    if (state == ServerState.LEADER && replicationDirty) {
+      replicationDirty = false;
+      for (final Progress p : progress.values()) {
+        replicateTo(p);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // IO completions.
+
+  /** The log writer has made every IO up to {@code seq} durable. */
+  public void handleIoDone(final long seq) {
+    if (seq <= ioDone) {
+      return;
+    }
+    if (seq > ioSeq) {
+      throw new IllegalStateException("io seq=" + seq + " done but only " + ioSeq + " issued");
+    }
+    ioDone = seq;
+    while (!ioRecords.isEmpty() && ioRecords.peekFirst().seq <= seq) {
+      final LogId after = ioRecords.pollFirst().logId;
+      if (after != null) {
+        flushed = after;
+      }
+    }
+    switch (state) {
+      case LEADER -> advanceCommit();
+      case CANDIDATE -> checkElectionWon();
+      default -> {
+        // followers apply below
+      }
+    }
+    maybeApply();
+  }
+
+  /** The state machine has applied every entry up to {@code applied}. */
+  public void handleApplied(final LogId applied) {
+    if (applied.index() > lastApplied.index()) {
+      lastApplied = applied;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Election (§5.2, thesis §9.6 for pre-vote, thesis §6.2 for check-quorum).
+
+  private void startElection(final boolean pre) {
+    if (effective.isEmpty() || !effective.membership().isVoter(nodeId)) {
+      becomeFollower(vote.term(), 0);
+      return;
+    }
+    state = ServerState.CANDIDATE;
+    leaderId = 0;
+    preVoting = pre;
+    granted.clear();
+    granted.add(nodeId);
+    electionTerm = vote.term() + 1;
+    long await = 0;
+    if (!pre) {
+      vote = new Vote(electionTerm, nodeId, false);
+      await = saveVote();
+    }
+    resetElectionTimer();
+    LOG.info("[node {}] starts {} for term {} with last log {}",
+        nodeId, pre ? "pre-vote" : "election", electionTerm, log.lastLogId());
+    final VoteRequest request = new VoteRequest(electionTerm, nodeId, log.lastLogId(), pre);
+    for (final Long voter : effective.membership().voterIds()) {
+      if (voter != nodeId) {
+        out.add(new Command.SendVote(voter, request, await));
+      }
+    }
+    checkElectionWon();
+  }
+
+  private void checkElectionWon() {
+    if (state != ServerState.CANDIDATE || !effective.membership().isQuorum(granted)) {
+      return;
+    }
+    if (preVoting) {
+      startElection(false);
+    } else if (ioDone >= voteSeq) {
+      // Our own vote counts only once it is durable: otherwise a crash could let us vote twice.
+      becomeLeader();
+    }
+  }
+
+  /**
+   * Handles a vote or pre-vote request.
+   *
+   * @param replyTo the token the {@link Command.Reply} will carry
+   */
+  public void handleVoteRequest(final long from, final VoteRequest req, final Object replyTo) {
+    final boolean logOk = req.lastLogId().isAtLeast(log.lastLogId());
+    // While we hear from a leader, ignore candidates (thesis §4.2.3): a partitioned node that
+    // comes back must not depose a healthy leader.
+    final boolean inLease = config.checkQuorum()
+        && (state == ServerState.LEADER
+            || (leaderId != 0 && heardFromLeader && now - lastLeaderContact < electionMinNanos));
+    if (req.preVote()) {
+      final boolean grant = req.term() > vote.term() && logOk && !inLease;
+      out.add(new Command.Reply(replyTo, new VoteResponse(vote.term(), grant, true), 0));
+      return;
+    }
+    if (req.term() < vote.term()) {
+      out.add(new Command.Reply(replyTo, new VoteResponse(vote.term(), false, false), 0));
+      return;
+    }
+    if (req.term() > vote.term()) {
+      if (inLease) {
+        out.add(new Command.Reply(replyTo, new VoteResponse(vote.term(), false, false), 0));
+        return;
+      }
+      becomeFollower(req.term(), 0);
+    }
+    // Same term now. Grant if we have not voted for another, and the log is up to date (§5.4.1).
+    final boolean free = !vote.hasVoted() || vote.votedFor() == req.candidateId();
+    final boolean grant = free && logOk && !vote.committed();
+    if (grant) {
+      if (vote.votedFor() != req.candidateId()) {
+        vote = new Vote(vote.term(), req.candidateId(), false);
+        saveVote();
+      }
+      resetElectionTimer();
+    }
+    // The reply waits for the vote (and any term change) to be durable (§5.2, thesis §3.8).
+    out.add(new Command.Reply(replyTo, new VoteResponse(vote.term(), grant, false), grant ? ioSeq : 0));
+  }
+
+  /** Handles the response to a vote or pre-vote request this node sent. */
+  public void handleVoteResponse(final long from, final VoteResponse resp) {
+    if (resp.term() > vote.term() && !(resp.preVote() && resp.granted())) {
+      becomeFollower(resp.term(), 0);
+      return;
+    }
+    if (state != ServerState.CANDIDATE || resp.preVote() != preVoting || !resp.granted()) {
+      return;
+    }
+    if (!preVoting && resp.term() != vote.term()) {
+      return;
+    }
+    if (!effective.membership().isVoter(from)) {
+      return;
+    }
+    granted.add(from);
+    checkElectionWon();
+  }
+
+  private void becomeLeader() {
+    LOG.info("[node {}] became leader of term {} with last log {}", nodeId, vote.term(), log.lastLogId());
+    state = ServerState.LEADER;
+    leaderId = nodeId;
+    vote = new Vote(vote.term(), nodeId, true);
+    electionDeadline = Long.MAX_VALUE;
+    granted.clear();
+    progress.clear();
+    final long next = log.lastIndex() + 1;
+    for (final Long member : effective.membership().nodes().keySet()) {
+      if (member != nodeId) {
+        progress.put(member, new Progress(member, next, now));
+      }
+    }
+    // A blank entry of the new term lets the leader commit entries of earlier terms (§5.4.2).
+    appendLocal(Entry.blank(LogId.of(vote.term(), next)));
+    heartbeatDeadline = now + heartbeatNanos;
+    quorumCheckDeadline = config.checkQuorum() ? now + electionMaxNanos : Long.MAX_VALUE;
+    advanceCommit();
+    for (final Progress p : progress.values()) {
+      replicateTo(p);
+    }
+  }
+
+  private void becomeFollower(final long term, final long leader) {
+    if (term > vote.term()) {
+      vote = leader == 0 ? new Vote(term, 0, false) : new Vote(term, leader, true);
+      saveVote();
+    }
+    final boolean voter = !effective.isEmpty() && effective.membership().isVoter(nodeId);
+    state = voter ? ServerState.FOLLOWER : ServerState.LEARNER;
+    leaderId = leader;
+    preVoting = false;
+    granted.clear();
+    progress.clear();
+    heartbeatDeadline = Long.MAX_VALUE;
+    quorumCheckDeadline = Long.MAX_VALUE;
+    resetElectionTimer();
+  }
+
+  private void resetElectionTimer() {
+    if (state == ServerState.FOLLOWER || state == ServerState.CANDIDATE) {
+      electionDeadline = now + random.nextLong(electionMinNanos, electionMaxNanos);
+    } else {
+      electionDeadline = Long.MAX_VALUE;
+    }
+  }
+
+  private boolean quorumActive() {
+    final Set<Long> active = new HashSet<>();
+    active.add(nodeId);
+    for (final Progress p : progress.values()) {
+      if (now - p.lastAckNanos < electionMaxNanos) {
+        active.add(p.nodeId);
+      }
+    }
+    return effective.membership().isQuorum(active);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Replication, follower side (§5.3).
+
+  /**
+   * Handles an append request from a leader.
+   *
+   * @param replyTo the token the {@link Command.Reply} will carry
+   */
+  public void handleAppendRequest(final long from, final AppendRequest req, final Object replyTo) {
+    if (req.term() < vote.term()) {
+      // Reply false if term < currentTerm (§5.1).
+      out.add(new Command.Reply(replyTo, AppendResponse.conflict(vote.term(), 0), 0));
+      return;
+    }
+    if (state == ServerState.LEADER && req.term() == vote.term()) {
+      throw new IllegalStateException(
+          "node " + nodeId + " is leader of term " + vote.term() + " but node " + req.leaderId()
+              + " sent an append of the same term: two leaders in one term");
+    }
+    if (req.term() > vote.term() || state != ServerState.FOLLOWER && state != ServerState.LEARNER
+        || leaderId != req.leaderId()) {
+      becomeFollower(req.term(), req.leaderId());
+      if (vote.votedFor() != req.leaderId() || !vote.committed()) {
+        // Same term: the leader is established; recording it needs no IO (see Vote).
+        vote = new Vote(vote.term(), req.leaderId(), true);
+      }
+    }
+    heardFromLeader = true;
+    lastLeaderContact = now;
+    resetElectionTimer();
+
+    LogId prev = req.prevLogId();
+    List<Entry> entries = req.entries();
+    final LogId purged = log.purgedLogId();
+    if (prev.index() < purged.index()) {
+      // Everything up to the purged id is committed, so it matches the leader's log: skip it.
+      final int skip = (int) Math.min(entries.size(), purged.index() - prev.index());
+      entries = entries.subList(skip, entries.size());
+      prev = purged;
+      if (req.lastLogId().index() < purged.index()) {
+        out.add(new Command.Reply(replyTo, AppendResponse.success(vote.term(), req.lastLogId().index()), ioSeq));
+        return;
+      }
+    }
+    if (prev.index() > log.lastIndex()) {
+      out.add(new Command.Reply(replyTo, AppendResponse.conflict(vote.term(), log.lastIndex() + 1), 0));
+      return;
+    }
+    final long localTerm = log.termAt(prev.index());
+    if (localTerm != prev.term()) {
+      // Fast back-off: skip the whole conflicting term at once.
+      final long hint = Math.max(committed.index() + 1, log.firstIndexOfTermAt(prev.index()));
+      out.add(new Command.Reply(replyTo, AppendResponse.conflict(vote.term(), hint), 0));
+      return;
+    }
+    // prev matches. Skip entries we already have; truncate at the first conflict (§5.3).
+    int i = 0;
+    while (i < entries.size()) {
+      final Entry e = entries.get(i);
+      if (e.index() > log.lastIndex()) {
+        break;
+      }
+      if (log.termAt(e.index()) != e.term()) {
+        truncateLog(e.index());
+        break;
+      }
+      i++;
+    }
+    for (; i < entries.size(); i++) {
+      appendLocal(entries.get(i));
+    }
+    final long matchIndex = req.lastLogId().index();
+    final long newCommit = Math.min(req.leaderCommit(), matchIndex);
+    if (newCommit > committed.index()) {
+      commitTo(log.logIdAt(newCommit));
+    }
+    // The success reply waits for everything up to matchIndex to be durable.
+    out.add(new Command.Reply(replyTo, AppendResponse.success(vote.term(), matchIndex), ioSeq));
+  }
+
+  private void truncateLog(final long fromIndex) {
+    if (fromIndex <= committed.index()) {
+      throw new IllegalStateException(
+          "node " + nodeId + " was asked to truncate the log from index " + fromIndex
+              + " but entries up to " + committed + " are committed");
+    }
+    LOG.info("[node {}] truncates its log from index {} (last was {})", nodeId, fromIndex, log.lastLogId());
+    log.truncateFrom(fromIndex);
+    while (!memberships.isEmpty() && memberships.get(memberships.size() - 1).logId().index() >= fromIndex) {
+      memberships.remove(memberships.size() - 1);
+    }
+    final LogId newLast = log.lastLogId();
+    if (flushed.index() >= fromIndex) {
+      flushed = newLast;
+    }
+    for (final IoRecord r : ioRecords) {
+      if (r.logId != null && r.logId.index() >= fromIndex) {
+        r.logId = newLast;
+      }
+    }
+    ioRecords.addLast(new IoRecord(++ioSeq, newLast));
+    out.add(new Command.TruncateLog(fromIndex, ioSeq));
+    openAppend = null;
+    onEffectiveMembershipMaybeChanged();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Replication, leader side.
+
+  /**
+   * Handles the response to an append request this node sent.
+   *
+   * @param epoch the epoch the request was sent with ({@link Command.SendAppend#epoch()})
+   */
+  public void handleAppendResponse(final long from, final AppendResponse resp, final long epoch) {
+    if (resp.term() > vote.term()) {
+      LOG.info("[node {}] sees term {} from node {}; steps down", nodeId, resp.term(), from);
+      becomeFollower(resp.term(), 0);
+      return;
+    }
+    if (state != ServerState.LEADER || resp.term() != vote.term()) {
+      return;
+    }
+    final Progress p = progress.get(from);
+    if (p == null) {
+      return;
+    }
+    p.lastAckNanos = now;
+    if (resp.success()) {
+      if (resp.matchIndex() > p.matchIndex) {
+        p.matchIndex = Math.min(resp.matchIndex(), log.lastIndex());
+        advanceCommit();
+      }
+      if (p.nextIndex <= p.matchIndex) {
+        p.nextIndex = p.matchIndex + 1;
+      }
+      if (epoch >= 0 && epoch == p.epoch) {
+        p.inflight = Math.max(0, p.inflight - 1);
+        p.pipeline = true;
+      }
+    } else if (epoch < 0 || epoch == p.epoch) {
+      p.reset(Math.min(resp.conflictIndex(), log.lastIndex() + 1));
+    }
+    replicateTo(p);
+  }
+
+  /** An append request this node sent failed (unreachable, timed out). */
+  public void handleAppendFailure(final long target, final long epoch) {
+    final Progress p = state == ServerState.LEADER ? progress.get(target) : null;
+    if (p == null || epoch < 0 || epoch != p.epoch) {
+      return;
+    }
+    p.reset(p.matchIndex + 1);
+    // Do not hammer an unreachable peer: appends resume after a heartbeat interval.
+    p.backoffUntilNanos = now + heartbeatNanos;
+  }
+
+  private void replicateTo(final Progress p) {
+    if (now < p.backoffUntilNanos) {
+      return;
+    }
+    final int window = p.pipeline ? config.maxInflightAppends() : 1;
+    final long last = log.lastIndex();
+    while (p.inflight < window && p.nextIndex <= last) {
+      final long from = p.nextIndex;
+      if (from <= log.purgedLogId().index()) {
+        LOG.warn("[node {}] follower {} needs index {} which is purged (up to {}); snapshots are not"
+            + " yet streamed", nodeId, p.nodeId, from, log.purgedLogId());
+        return;
+      }
+      long to = from;
+      long bytes = 0;
+      while (to <= last && to - from < config.maxEntriesPerAppend()) {
+        bytes += log.sizeAt(to);
+        to++;
+        if (bytes >= config.maxBytesPerAppend()) {
+          break;
+        }
+      }
+      out.add(new Command.SendAppend(
+          p.nodeId, vote.term(), log.logIdAt(from - 1), from, to, committed.index(), p.epoch));
+      p.nextIndex = to;
+      p.inflight++;
+      p.sentCommit = committed.index();
+    }
+    if (p.inflight == 0 && p.sentCommit < Math.min(committed.index(), p.matchIndex)) {
+      sendHeartbeat(p);
+    }
+  }
+
+  private void sendHeartbeat(final Progress p) {
+    final long at = Math.max(p.matchIndex, log.purgedLogId().index());
+    out.add(new Command.SendAppend(
+        p.nodeId, vote.term(), log.logIdAt(at), at + 1, at + 1, committed.index(), -1));
+    p.sentCommit = committed.index();
+  }
+
+  /**
+   * Commits the highest index a quorum of every voter set has durable, if it is of the current
+   * term (§5.4.2, Figure 8). The leader's own log counts only up to what it has flushed.
+   */
+  private void advanceCommit() {
+    if (state != ServerState.LEADER) {
+      return;
+    }
+    long candidate = Long.MAX_VALUE;
+    for (final Set<Long> voters : effective.membership().configs()) {
+      final int n = voters.size();
+      if (scratch.length < n) {
+        scratch = new long[n];
+      }
+      int k = 0;
+      for (final Long id : voters) {
+        if (id == nodeId) {
+          scratch[k++] = flushed.index();
+        } else {
+          final Progress p = progress.get(id);
+          scratch[k++] = p == null ? 0 : p.matchIndex;
+        }
+      }
+      Arrays.sort(scratch, 0, n);
+      // n/2 + 1 voters hold at least scratch[n - (n/2 + 1)].
+      candidate = Math.min(candidate, scratch[n - (n / 2 + 1)]);
+    }
+    if (candidate > committed.index() && log.termAt(candidate) == vote.term()) {
+      commitTo(log.logIdAt(candidate));
+      replicationDirty = true;
+    }
+  }
+
+  private void commitTo(final LogId id) {
+    committed = id;
+    out.add(new Command.SaveCommitted(id));
+    maybeApply();
+  }
+
+  private void maybeApply() {
+    final long upTo = Math.min(committed.index(), flushed.index());
+    if (upTo > applySubmitted) {
+      applySubmitted = upTo;
+      out.add(new Command.Apply(log.logIdAt(upTo)));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Local log and IO.
+
+  private void appendLocal(final Entry entry) {
+    log.append(entry.term(), entry.payload().length);
+    if (openAppend != null && !out.isEmpty() && out.get(out.size() - 1) == openAppend) {
+      openAppend.entries().add(entry);
+      ioRecords.peekLast().logId = entry.logId();
+    } else {
+      final ArrayList<Entry> list = new ArrayList<>();
+      list.add(entry);
+      openAppend = new Command.AppendEntries(list, ++ioSeq);
+      ioRecords.addLast(new IoRecord(ioSeq, entry.logId()));
+      out.add(openAppend);
+    }
+    if (entry.kind() == EntryKind.MEMBERSHIP) {
+      memberships.add(new StoredMembership(entry.logId(), entry.membership()));
+      onEffectiveMembershipMaybeChanged();
+    }
+  }
+
+  private long saveVote() {
+    voteSeq = ++ioSeq;
+    ioRecords.addLast(new IoRecord(voteSeq, null));
+    out.add(new Command.SaveVote(vote, voteSeq));
+    return voteSeq;
+  }
+
+  private void onEffectiveMembershipMaybeChanged() {
+    final StoredMembership latest =
+        memberships.isEmpty() ? StoredMembership.EMPTY : memberships.get(memberships.size() - 1);
+    if (latest.equals(effective)) {
+      return;
+    }
+    effective = latest;
+    LOG.info("[node {}] effective membership is now {} at {}", nodeId, latest.membership(), latest.logId());
+    if (state == ServerState.FOLLOWER || state == ServerState.LEARNER) {
+      final boolean voter = !effective.isEmpty() && effective.membership().isVoter(nodeId);
+      final ServerState next = voter ? ServerState.FOLLOWER : ServerState.LEARNER;
+      if (next != state) {
+        state = next;
+        resetElectionTimer();
+      }
+    }
+  }
+
+  private static LogId max(final LogId a, final LogId b) {
+    return a.index() >= b.index() ? a : b;
+  }
+
+  /** One log-writer IO and the log id the log is at once it is done ({@code null} for a vote). */
+  private static final class IoRecord {
+    final long seq;
+    LogId logId;
+
+    IoRecord(final long seq, final LogId logId) {
+      this.seq = seq;
+      this.logId = logId;
+    }
+  }
+}

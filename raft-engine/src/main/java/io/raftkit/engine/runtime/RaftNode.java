@@ -1,0 +1,763 @@
+package io.raftkit.engine.runtime;
+
+import io.raftkit.api.Config;
+import io.raftkit.api.Entry;
+import io.raftkit.api.LogId;
+import io.raftkit.api.Membership;
+import io.raftkit.api.Raft;
+import io.raftkit.api.RaftMetrics;
+import io.raftkit.api.ServerState;
+import io.raftkit.api.StoredMembership;
+import io.raftkit.api.Vote;
+import io.raftkit.api.WriteResult;
+import io.raftkit.api.error.FatalStorageException;
+import io.raftkit.api.error.InvalidRequestException;
+import io.raftkit.api.error.NotLeaderException;
+import io.raftkit.api.error.OverloadedException;
+import io.raftkit.api.error.RaftException;
+import io.raftkit.api.error.ShutdownException;
+import io.raftkit.api.message.AppendRequest;
+import io.raftkit.api.message.AppendResponse;
+import io.raftkit.api.message.RaftRequest;
+import io.raftkit.api.message.RaftResponse;
+import io.raftkit.api.message.VoteRequest;
+import io.raftkit.api.message.VoteResponse;
+import io.raftkit.api.spi.LogStore;
+import io.raftkit.api.spi.RaftSetup;
+import io.raftkit.api.spi.RaftStorage;
+import io.raftkit.api.spi.StateMachine;
+import io.raftkit.api.spi.StorageContext;
+import io.raftkit.api.spi.Transport;
+import io.raftkit.api.spi.TransportContext;
+import io.raftkit.engine.core.Command;
+import io.raftkit.engine.core.Engine;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running node: the {@link Raft} handle, its three threads (engine, log writer, apply) and
+ * its storage and transport. See the package documentation for the threading model.
+ *
+ * @param <R> the state machine's result type
+ */
+final class RaftNode<R> implements Raft<R> {
+  private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
+  private static final int MAX_EVENTS_PER_BATCH = 4096;
+  private static final int ENTRY_CACHE_CAPACITY = 16_384;
+  private static final int APPLY_READ_ENTRIES = 1024;
+  private static final long APPLY_READ_BYTES = 8L << 20;
+
+  /** Fails {@link #awaitMetrics} waiters on timeout; one daemon thread for all nodes. */
+  private static final ScheduledExecutorService TIMER =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            final Thread t = new Thread(r, "raftkit-timer");
+            t.setDaemon(true);
+            return t;
+          });
+
+  private final long nodeId;
+  private final Config config;
+  private final StateMachine<R> stateMachine;
+  private final RaftStorage storage;
+  private final LogStore logStore;
+  private final Engine engine;
+  private Transport transport;
+
+  // Engine thread.
+  private final Thread engineThread;
+  private final ConcurrentLinkedQueue<Runnable> events = new ConcurrentLinkedQueue<>();
+  private volatile boolean engineParked;
+  private volatile boolean running = true;
+  private final ArrayList<Command> commands = new ArrayList<>();
+  private final ArrayDeque<Command> held = new ArrayDeque<>();
+  private final ArrayDeque<PendingWrite<R>> pendingWrites = new ArrayDeque<>();
+  private final EntryCache cache = new EntryCache(ENTRY_CACHE_CAPACITY);
+  private long ioDone;
+  private LogId committedToSave;
+
+  private final Worker<IoOp> logWriter;
+  private final Worker<ApplyTask<R>> applier;
+  private LogId applied; // apply thread only
+
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+  private volatile Throwable fatal;
+  private volatile RaftMetrics metrics;
+  private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
+
+  private RaftNode(final RaftSetup<R> setup, final RaftStorage storage, final Engine engine, final LogId applied) {
+    this.nodeId = setup.nodeId();
+    this.config = setup.config();
+    this.stateMachine = setup.stateMachine();
+    this.storage = storage;
+    this.logStore = storage.log();
+    this.engine = engine;
+    this.applied = applied;
+    this.engineThread = new Thread(this::runEngine, "raftkit-" + nodeId + "-engine");
+    this.engineThread.setDaemon(true);
+    this.logWriter = new Worker<>("raftkit-" + nodeId + "-log", this::writeLog, this::fail);
+    this.applier = new Worker<>("raftkit-" + nodeId + "-apply", this::applyTasks, this::fail);
+  }
+
+  /** Opens storage, recovers, creates the transport and starts the threads. */
+  static <R> RaftNode<R> start(final RaftSetup<R> setup) throws IOException {
+    final long nodeId = setup.nodeId();
+    final RaftStorage storage =
+        setup.storage().open(new StorageContext(nodeId, setup.config().clusterId(), setup.dataDir(), setup.options()));
+    final RaftNode<R> node;
+    try {
+      final LogStore log = storage.log();
+      // What the log holds may not be durable yet (written by an earlier run that did not sync).
+      log.sync();
+      final Vote vote = storage.readVote();
+      final LogId purged = log.purgedLogId();
+      final LogId last = log.lastLogId();
+      final LogId smApplied = setup.stateMachine().lastApplied();
+      if (smApplied.index() > last.index()) {
+        throw new IllegalStateException("node " + nodeId + ": the state machine's lastApplied=" + smApplied
+            + " is ahead of the log's last entry " + last + " (was the log deleted?)");
+      }
+      if (smApplied.index() < purged.index()) {
+        throw new IllegalStateException("node " + nodeId + ": the state machine's lastApplied=" + smApplied
+            + " is below the purged log prefix " + purged + "; it needs a snapshot, which is not supported yet");
+      }
+      final Engine engine = new Engine(nodeId, setup.config(), new SplittableRandom(nodeId * 0x9E3779B97F4A7C15L ^ System.nanoTime()),
+          vote, purged, storage.readCommitted(), smApplied);
+      for (long i = purged.index() + 1; i <= last.index(); ) {
+        final List<Entry> chunk = log.read(i, last.index() + 1, APPLY_READ_BYTES);
+        for (final Entry e : chunk) {
+          engine.recoverEntry(e);
+        }
+        i += chunk.size();
+      }
+      node = new RaftNode<>(setup, storage, engine, smApplied);
+      node.transport = setup.transport().create(new TransportContext(nodeId, setup.config().clusterId(),
+          setup.bindAddress(), node::onRequest, setup.config().rpcTimeout(), setup.options()));
+    } catch (final IOException | RuntimeException e) {
+      try {
+        storage.close();
+      } catch (final IOException | RuntimeException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+    node.engine.start(System.nanoTime());
+    node.publishMetrics();
+    node.logWriter.start();
+    node.applier.start();
+    node.engineThread.start();
+    return node;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Raft handle.
+
+  @Override
+  public long nodeId() {
+    return nodeId;
+  }
+
+  @Override
+  public String localAddress() {
+    return transport.localAddress();
+  }
+
+  @Override
+  public CompletableFuture<Void> initialize(final Membership membership) {
+    final CompletableFuture<Void> f = new CompletableFuture<>();
+    if (membership == null) {
+      f.completeExceptionally(new InvalidRequestException("membership must not be null"));
+      return f;
+    }
+    if (!enqueue(() -> {
+      if (!running) {
+        f.completeExceptionally(shutdownError("initialize"));
+        return;
+      }
+      try {
+        engine.handleInitialize(membership, f);
+      } catch (final RaftException e) {
+        f.completeExceptionally(e);
+      }
+    })) {
+      f.completeExceptionally(shutdownError("initialize"));
+    }
+    return f;
+  }
+
+  @Override
+  public CompletableFuture<WriteResult<R>> write(final byte[] command) {
+    final CompletableFuture<WriteResult<R>> f = new CompletableFuture<>();
+    if (command == null) {
+      f.completeExceptionally(new InvalidRequestException("command must not be null"));
+    } else if (command.length > config.maxEntryBytes()) {
+      f.completeExceptionally(new InvalidRequestException(
+          "command of " + command.length + " bytes exceeds maxEntryBytes=" + config.maxEntryBytes()));
+    } else if (!enqueue(() -> onWrite(command, f))) {
+      f.completeExceptionally(shutdownError("write"));
+    }
+    return f;
+  }
+
+  private void onWrite(final byte[] command, final CompletableFuture<WriteResult<R>> f) {
+    if (!running) {
+      f.completeExceptionally(shutdownError("write"));
+      return;
+    }
+    if (pendingWrites.size() >= config.maxPendingWrites()) {
+      f.completeExceptionally(new OverloadedException(
+          "node " + nodeId + " has " + pendingWrites.size() + " writes in progress, maxPendingWrites="
+              + config.maxPendingWrites()));
+      return;
+    }
+    try {
+      pendingWrites.addLast(new PendingWrite<>(engine.handleClientWrite(command), f));
+    } catch (final NotLeaderException e) {
+      f.completeExceptionally(e);
+    }
+  }
+
+  @Override
+  public RaftMetrics metrics() {
+    return metrics;
+  }
+
+  @Override
+  public CompletableFuture<RaftMetrics> awaitMetrics(final Predicate<RaftMetrics> condition, final Duration timeout) {
+    final Waiter w = new Waiter(condition);
+    final RaftMetrics now = metrics;
+    if (condition.test(now)) {
+      w.future.complete(now);
+      return w.future;
+    }
+    if (closed.get()) {
+      w.future.completeExceptionally(shutdownError("awaitMetrics"));
+      return w.future;
+    }
+    waiters.add(w);
+    TIMER.schedule(() -> {
+      if (w.future.completeExceptionally(new TimeoutException(
+          "node " + nodeId + ": condition not met within " + timeout.toMillis() + " ms; last metrics: " + metrics))) {
+        waiters.remove(w);
+      }
+    }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+    // The metrics may have changed between the check and the registration.
+    w.test(metrics);
+    return w.future;
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      stopped.join();
+      return;
+    }
+    LOG.info("[node {}] closing", nodeId);
+    try {
+      running = false;
+      LockSupport.unpark(engineThread);
+      if (Thread.currentThread() != engineThread) {
+        joinUninterruptibly(engineThread);
+      }
+      transport.close();
+      logWriter.stop();
+      applier.stop();
+      final Throwable cause = fatal;
+      final RaftException error = cause == null
+          ? new ShutdownException("node " + nodeId + " is closed")
+          : new ShutdownException("node " + nodeId + " stopped after a fatal error: " + cause, cause);
+      // The engine thread has ended: what it owned is ours now.
+      for (final PendingWrite<R> p : pendingWrites) {
+        p.future.completeExceptionally(error);
+      }
+      pendingWrites.clear();
+      for (final ApplyTask<R> t : applier.drainRemaining()) {
+        for (final PendingWrite<R> p : t.writes) {
+          p.future.completeExceptionally(error);
+        }
+      }
+      for (final Command c : held) {
+        if (c instanceof Command.Reply r) {
+          ((CompletableFuture<?>) r.replyTo()).completeExceptionally(error);
+        }
+      }
+      held.clear();
+      Runnable e;
+      while ((e = events.poll()) != null) {
+        // Events that carry futures fail them through shutdownError when run after close.
+        runQuietly(e);
+      }
+      engine.drainCommands(commands);
+      for (final Command c : commands) {
+        if (c instanceof Command.Reply r) {
+          ((CompletableFuture<?>) r.replyTo()).completeExceptionally(error);
+        }
+      }
+      commands.clear();
+      publishMetrics();
+      for (final Waiter w : waiters) {
+        w.future.completeExceptionally(error);
+      }
+      waiters.clear();
+      try {
+        storage.close();
+      } catch (final IOException | RuntimeException ex) {
+        LOG.warn("[node {}] closing storage failed", nodeId, ex);
+      }
+      LOG.info("[node {}] closed", nodeId);
+    } finally {
+      stopped.complete(null);
+    }
+  }
+
+  private void runQuietly(final Runnable e) {
+    try {
+      e.run();
+    } catch (final RuntimeException ex) {
+      LOG.debug("[node {}] event after close failed", nodeId, ex);
+    }
+  }
+
+  private ShutdownException shutdownError(final String what) {
+    final Throwable cause = fatal;
+    return cause == null
+        ? new ShutdownException("node " + nodeId + " is closed; " + what + " refused")
+        : new ShutdownException("node " + nodeId + " stopped after a fatal error; " + what + " refused: " + cause, cause);
+  }
+
+  /** Stops the node after an error that makes it unsafe to go on. */
+  private void fail(final Throwable t) {
+    if (fatal != null || closed.get()) {
+      return;
+    }
+    fatal = t instanceof RaftException ? t : new FatalStorageException("node " + nodeId + ": " + t, t);
+    LOG.error("[node {}] fatal error; stopping the node", nodeId, t);
+    final Thread stopper = new Thread(this::close, "raftkit-" + nodeId + "-stop");
+    stopper.setDaemon(true);
+    stopper.start();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Events.
+
+  /** Queues an event for the engine thread; false if the node is closed. */
+  private boolean enqueue(final Runnable event) {
+    if (closed.get()) {
+      return false;
+    }
+    events.offer(event);
+    if (engineParked) {
+      LockSupport.unpark(engineThread);
+    }
+    return true;
+  }
+
+  private CompletableFuture<RaftResponse> onRequest(final long from, final RaftRequest request) {
+    final CompletableFuture<RaftResponse> f = new CompletableFuture<>();
+    final boolean queued = enqueue(() -> {
+      if (!running) {
+        f.completeExceptionally(shutdownError("request"));
+        return;
+      }
+      switch (request.kind()) {
+        case VOTE -> engine.handleVoteRequest(from, (VoteRequest) request, f);
+        case APPEND -> engine.handleAppendRequest(from, (AppendRequest) request, f);
+      }
+    });
+    if (!queued) {
+      f.completeExceptionally(shutdownError("request"));
+    }
+    return f;
+  }
+
+  private void runEngine() {
+    try {
+      while (running) {
+        engine.tick(System.nanoTime());
+        int n = 0;
+        Runnable event;
+        while (n < MAX_EVENTS_PER_BATCH && (event = events.poll()) != null) {
+          event.run();
+          n++;
+        }
+        engine.endBatch();
+        dispatch();
+        publishMetrics();
+        if (n == 0) {
+          engineParked = true;
+          if (events.isEmpty() && running) {
+            final long wait = engine.nextDeadlineNanos() - System.nanoTime();
+            if (wait > 0) {
+              LockSupport.parkNanos(this, Math.min(wait, TimeUnit.MILLISECONDS.toNanos(100)));
+            }
+          }
+          engineParked = false;
+        }
+      }
+    } catch (final Throwable t) {
+      fail(t);
+      if (t instanceof Error e) {
+        throw e;
+      }
+    }
+  }
+
+  private void dispatch() {
+    engine.drainCommands(commands);
+    for (int i = 0; i < commands.size(); i++) {
+      final Command c = commands.get(i);
+      final long await = c.awaitIo();
+      if (await > ioDone || (await > 0 && !held.isEmpty())) {
+        held.addLast(c);
+      } else {
+        execute(c);
+      }
+    }
+    commands.clear();
+    if (committedToSave != null) {
+      logWriter.submit(new IoOp.SaveCommitted(committedToSave));
+      committedToSave = null;
+    }
+    cache.evict(engine.flushedLogId().index());
+  }
+
+  private void onIoDone(final long seq) {
+    if (seq <= ioDone) {
+      return;
+    }
+    ioDone = seq;
+    engine.handleIoDone(seq);
+    while (!held.isEmpty() && held.peekFirst().awaitIo() <= ioDone) {
+      execute(held.pollFirst());
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private void execute(final Command c) {
+    switch (c.kind()) {
+      case APPEND_ENTRIES -> {
+        final Command.AppendEntries a = (Command.AppendEntries) c;
+        cache.append(a.entries());
+        logWriter.submit(new IoOp.Append(a.entries(), a.ioSeq()));
+      }
+      case TRUNCATE_LOG -> {
+        final Command.TruncateLog t = (Command.TruncateLog) c;
+        cache.truncateFrom(t.fromIndex());
+        failPendingFrom(t.fromIndex());
+        logWriter.submit(new IoOp.Truncate(t.fromIndex(), t.ioSeq()));
+      }
+      case SAVE_VOTE -> {
+        final Command.SaveVote v = (Command.SaveVote) c;
+        logWriter.submit(new IoOp.SaveVote(v.vote(), v.ioSeq()));
+      }
+      case SAVE_COMMITTED -> committedToSave = ((Command.SaveCommitted) c).committed();
+      case SEND_VOTE -> sendVote((Command.SendVote) c);
+      case SEND_APPEND -> sendAppend((Command.SendAppend) c);
+      case REPLY -> {
+        final Command.Reply r = (Command.Reply) c;
+        ((CompletableFuture<Object>) r.replyTo()).complete(r.response());
+      }
+      case APPLY -> {
+        final LogId upTo = ((Command.Apply) c).upTo();
+        final List<PendingWrite<R>> writes = new ArrayList<>();
+        while (!pendingWrites.isEmpty() && pendingWrites.peekFirst().logId.index() <= upTo.index()) {
+          writes.add(pendingWrites.pollFirst());
+        }
+        applier.submit(new ApplyTask<>(upTo, writes));
+      }
+    }
+  }
+
+  private void failPendingFrom(final long fromIndex) {
+    final Iterator<PendingWrite<R>> it = pendingWrites.descendingIterator();
+    while (it.hasNext()) {
+      final PendingWrite<R> p = it.next();
+      if (p.logId.index() < fromIndex) {
+        break;
+      }
+      p.future.completeExceptionally(engine.notLeader());
+      it.remove();
+    }
+  }
+
+  private String addressOf(final long target) {
+    final StoredMembership m = engine.effectiveMembership();
+    return m.isEmpty() ? null : m.membership().address(target);
+  }
+
+  private void sendVote(final Command.SendVote c) {
+    final String address = addressOf(c.target());
+    if (address == null) {
+      return;
+    }
+    transport.send(c.target(), address, c.request()).whenComplete((resp, err) -> {
+      if (resp instanceof VoteResponse v) {
+        enqueue(() -> engine.handleVoteResponse(c.target(), v));
+      } else if (err != null && LOG.isDebugEnabled()) {
+        LOG.debug("[node {}] vote request to node {} failed: {}", nodeId, c.target(), err.toString());
+      }
+    });
+  }
+
+  private void sendAppend(final Command.SendAppend c) {
+    final String address = addressOf(c.target());
+    if (address == null) {
+      enqueue(() -> engine.handleAppendFailure(c.target(), c.epoch()));
+      return;
+    }
+    final List<Entry> entries;
+    try {
+      entries = readEntries(c.fromIndex(), c.toIndex());
+    } catch (final IOException e) {
+      fail(e);
+      return;
+    }
+    final AppendRequest request = c.toRequest(nodeId, entries);
+    transport.send(c.target(), address, request).whenComplete((resp, err) -> {
+      if (resp instanceof AppendResponse a) {
+        enqueue(() -> engine.handleAppendResponse(c.target(), a, c.epoch()));
+      } else {
+        if (err != null && LOG.isDebugEnabled()) {
+          LOG.debug("[node {}] append to node {} failed: {}", nodeId, c.target(), err.toString());
+        }
+        enqueue(() -> engine.handleAppendFailure(c.target(), c.epoch()));
+      }
+    });
+  }
+
+  /** Reads {@code [from, to)} from the cache, falling back to storage for older entries. */
+  private List<Entry> readEntries(final long from, final long to) throws IOException {
+    if (from >= to) {
+      return List.of();
+    }
+    final ArrayList<Entry> result = new ArrayList<>((int) (to - from));
+    long i = from;
+    if (!cache.contains(i)) {
+      final long storageTo = cache.contains(to - 1) ? cache.firstIndex() : to;
+      while (i < storageTo) {
+        final List<Entry> chunk = logStore.read(i, storageTo, Long.MAX_VALUE);
+        result.addAll(chunk);
+        i += chunk.size();
+      }
+    }
+    for (; i < to; i++) {
+      result.add(cache.get(i));
+    }
+    return result;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Log writer thread.
+
+  private void writeLog(final List<IoOp> ops) {
+    long maxSeq = 0;
+    boolean sync = false;
+    try {
+      for (int i = 0; i < ops.size(); i++) {
+        final IoOp op = ops.get(i);
+        switch (op.kind()) {
+          case APPEND -> {
+            final IoOp.Append a = (IoOp.Append) op;
+            logStore.append(a.entries());
+            sync = true;
+            maxSeq = a.seq();
+          }
+          case TRUNCATE -> {
+            final IoOp.Truncate t = (IoOp.Truncate) op;
+            logStore.truncateSuffix(t.fromIndex());
+            sync = true;
+            maxSeq = t.seq();
+          }
+          case SAVE_VOTE -> {
+            final IoOp.SaveVote v = (IoOp.SaveVote) op;
+            storage.saveVote(v.vote());
+            maxSeq = v.seq();
+          }
+          case SAVE_COMMITTED -> storage.saveCommitted(((IoOp.SaveCommitted) op).committed());
+        }
+      }
+      if (sync) {
+        // Group commit: one sync for every append and truncation of the batch.
+        logStore.sync();
+      }
+    } catch (final IOException e) {
+      throw new FatalStorageException("node " + nodeId + ": log IO failed: " + e.getMessage(), e);
+    }
+    if (maxSeq > 0) {
+      final long done = maxSeq;
+      enqueue(() -> onIoDone(done));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Apply thread.
+
+  private void applyTasks(final List<ApplyTask<R>> tasks) {
+    for (final ApplyTask<R> task : tasks) {
+      final ArrayDeque<PendingWrite<R>> writes = new ArrayDeque<>(task.writes);
+      long next = applied.index() + 1;
+      final long upTo = task.upTo.index();
+      while (next <= upTo) {
+        final List<Entry> chunk;
+        try {
+          chunk = logStore.read(next, Math.min(upTo + 1, next + APPLY_READ_ENTRIES), APPLY_READ_BYTES);
+        } catch (final IOException e) {
+          throw new FatalStorageException("node " + nodeId + ": reading entries from " + next + " failed", e);
+        }
+        for (final Entry entry : chunk) {
+          final R result = stateMachine.apply(entry);
+          applied = entry.logId();
+          while (!writes.isEmpty() && writes.peekFirst().logId.index() <= entry.index()) {
+            final PendingWrite<R> p = writes.pollFirst();
+            if (p.logId.equals(entry.logId())) {
+              p.future.complete(new WriteResult<>(entry.logId(), result));
+            } else {
+              p.future.completeExceptionally(new NotLeaderException(nodeId, 0, null));
+            }
+          }
+        }
+        next += chunk.size();
+      }
+      for (final PendingWrite<R> p : writes) {
+        p.future.completeExceptionally(new NotLeaderException(nodeId, 0, null));
+      }
+      final LogId done = applied;
+      enqueue(() -> engine.handleApplied(done));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Metrics.
+
+  private void publishMetrics() {
+    final Throwable f = fatal;
+    final boolean down = closed.get() || f != null;
+    final RaftMetrics prev = metrics;
+    final ServerState state = down ? ServerState.SHUTDOWN : engine.state();
+    if (prev != null
+        && prev.state() == state
+        && prev.vote().equals(engine.vote())
+        && prev.currentLeader() == engine.leaderId()
+        && prev.lastLogId().equals(engine.lastLogId())
+        && prev.flushedLogId().equals(engine.flushedLogId())
+        && prev.committed().equals(engine.committed())
+        && prev.lastApplied().equals(engine.lastApplied())
+        && prev.membership() == engine.effectiveMembership()
+        && prev.replication().equals(engine.replication())) {
+      return;
+    }
+    final RaftMetrics m = new RaftMetrics(nodeId, state, engine.vote().term(), engine.vote(), engine.leaderId(),
+        engine.lastLogId(), engine.flushedLogId(), engine.committed(), engine.lastApplied(),
+        engine.effectiveMembership(), engine.replication(), f == null ? null : f.toString());
+    metrics = m;
+    for (final Waiter w : waiters) {
+      if (w.test(m)) {
+        waiters.remove(w);
+      }
+    }
+  }
+
+  private static void joinUninterruptibly(final Thread t) {
+    boolean interrupted = false;
+    while (t.isAlive()) {
+      try {
+        t.join();
+      } catch (final InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Small types.
+
+  private record PendingWrite<R>(LogId logId, CompletableFuture<WriteResult<R>> future) {}
+
+  private record ApplyTask<R>(LogId upTo, List<PendingWrite<R>> writes) {}
+
+  private static final class Waiter {
+    final Predicate<RaftMetrics> condition;
+    final CompletableFuture<RaftMetrics> future = new CompletableFuture<>();
+
+    Waiter(final Predicate<RaftMetrics> condition) {
+      this.condition = condition;
+    }
+
+    /** Completes the waiter if {@code m} satisfies it; true if it is done (either way). */
+    boolean test(final RaftMetrics m) {
+      if (future.isDone()) {
+        return true;
+      }
+      try {
+        if (condition.test(m)) {
+          future.complete(m);
+          return true;
+        }
+      } catch (final RuntimeException e) {
+        future.completeExceptionally(e);
+        return true;
+      }
+      return false;
+    }
+  }
+
+  /** Work for the log writer, in the order the engine issued it. */
+  private sealed interface IoOp {
+    enum Kind {
+      APPEND,
+      TRUNCATE,
+      SAVE_VOTE,
+      SAVE_COMMITTED
+    }
+
+    Kind kind();
+
+    record Append(List<Entry> entries, long seq) implements IoOp {
+      @Override
+      public Kind kind() {
+        return Kind.APPEND;
+      }
+    }
+
+    record Truncate(long fromIndex, long seq) implements IoOp {
+      @Override
+      public Kind kind() {
+        return Kind.TRUNCATE;
+      }
+    }
+
+    record SaveVote(Vote vote, long seq) implements IoOp {
+      @Override
+      public Kind kind() {
+        return Kind.SAVE_VOTE;
+      }
+    }
+
+    record SaveCommitted(LogId committed) implements IoOp {
+      @Override
+      public Kind kind() {
+        return Kind.SAVE_COMMITTED;
+      }
+    }
+  }
+}
