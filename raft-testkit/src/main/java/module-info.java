@@ -12,6 +12,9 @@
 module io.raftkit.testkit {
   requires transitive io.raftkit.api;
   requires org.slf4j;
+  requires transitive org.junit.jupiter.api;
+  requires transitive org.junit.jupiter.params;
+  requires transitive org.assertj.core;
 
   exports io.raftkit.testkit;
 
