@@ -3,6 +3,7 @@ package io.raftkit.storage.memory;
 import io.raftkit.api.LogId;
 import io.raftkit.api.SnapshotMeta;
 import io.raftkit.api.Vote;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -63,6 +64,15 @@ public interface MemoryStore {
 
   /** Lets blocked and future syncs proceed. */
   void releaseSyncs();
+
+  /**
+   * From now on, every {@code sync()} throws {@code failure} (a copy of it, with it as the cause)
+   * and makes nothing durable, until called again with {@code null}. Lets a test prove that a
+   * failing disk stops the node.
+   *
+   * @param failure the error syncs throw, or {@code null} to let them succeed again
+   */
+  void failSyncs(IOException failure);
 
   /** How many {@code sync()} calls are blocked by {@link #holdSyncs()} right now. */
   int blockedSyncs();

@@ -36,6 +36,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * write lock.
  */
 final class DurableStore implements MemoryStore {
+  private volatile IOException syncFailure;
 
   private final String name;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -240,6 +241,10 @@ final class DurableStore implements MemoryStore {
 
   void sync(final MemoryRaftStorage s) throws IOException {
     awaitSyncAllowed(s);
+    final IOException failure = syncFailure;
+    if (failure != null) {
+      throw new IOException("sync of memory store failed (injected): " + failure.getMessage(), failure);
+    }
     lock.writeLock().lock();
     try {
       s.ensureOpen();
@@ -457,6 +462,12 @@ final class DurableStore implements MemoryStore {
   @Override
   public long syncCount() {
     return syncCount.get();
+  }
+
+  /** {@inheritDoc} */
+  @Override
+  public void failSyncs(final IOException failure) {
+    syncFailure = failure;
   }
 
   /** {@inheritDoc} */
