@@ -173,6 +173,17 @@ public final class LocalNetwork implements AutoCloseable {
   }
 
   /**
+   * How many messages (requests or responses) sent by {@code nodeId} cuts have dropped so far.
+   * An isolated follower sends only vote requests, so this counts its campaigns.
+   *
+   * @param nodeId the sender
+   * @return the count
+   */
+  public long droppedFrom(final long nodeId) {
+    return network.droppedFrom(nodeId);
+  }
+
+  /**
    * Closes every transport still bound (their pending requests fail with {@link
    * io.raftkit.api.error.ShutdownException}), stops the network's thread and forgets the name.
    * Idempotent.

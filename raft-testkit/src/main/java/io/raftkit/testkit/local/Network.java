@@ -49,6 +49,8 @@ public final class Network {
   private final ScheduledThreadPoolExecutor scheduler;
   private final AtomicLong delivered = new AtomicLong();
   private final AtomicLong dropped = new AtomicLong();
+  private final java.util.concurrent.ConcurrentHashMap<Long, AtomicLong> droppedFrom =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private volatile boolean closed;
 
   /** One direction between two nodes. */
@@ -213,6 +215,17 @@ public final class Network {
   }
 
   /**
+   * How many messages (requests or responses) sent by {@code nodeId} a cut dropped.
+   *
+   * @param nodeId the sender
+   * @return the count
+   */
+  public long droppedFrom(final long nodeId) {
+    final AtomicLong n = droppedFrom.get(nodeId);
+    return n == null ? 0 : n.get();
+  }
+
+  /**
    * Closes every transport bound here (failing their pending requests), stops the scheduler and
    * forgets the network. Idempotent.
    */
@@ -325,6 +338,7 @@ public final class Network {
       return false;
     }
     dropped.incrementAndGet();
+    droppedFrom.computeIfAbsent(from, k -> new AtomicLong()).incrementAndGet();
     result.completeExceptionally(
         new UnreachableException(
             "link nodeId=" + from + " -> nodeId=" + to + " is cut in network=" + name + ": message dropped when it "
