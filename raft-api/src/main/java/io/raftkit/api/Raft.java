@@ -63,6 +63,12 @@ public interface Raft<R> extends AutoCloseable {
    *     than {@link Config#maxEntryBytes()}, {@link io.raftkit.api.error.OverloadedException} if
    *     {@link Config#maxPendingWrites()} writes are in progress, {@link
    *     io.raftkit.api.error.ShutdownException} if the node is closed or stops
+   *     <p><b>Outcomes:</b> a {@code NotLeaderException} means the command was not and will never
+   *     be committed (it was refused, or another entry was committed at its index), so it is safe
+   *     to retry on the leader. A {@code ShutdownException} for a command already accepted means
+   *     the outcome is unknown: it may still be committed by the other nodes. A leader that loses
+   *     leadership does not fail its pending writes at once: they complete when their index is
+   *     applied on this node, successfully if the entry there is theirs.
    */
   CompletableFuture<WriteResult<R>> write(byte[] command);
 

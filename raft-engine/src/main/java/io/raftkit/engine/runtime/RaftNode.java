@@ -35,8 +35,9 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Iterator;
+import java.util.Comparator;
 import java.util.List;
+import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -88,6 +89,12 @@ final class RaftNode<R> implements Raft<R> {
   private final ArrayList<Command> commands = new ArrayList<>();
   private final ArrayDeque<Command> held = new ArrayDeque<>();
   private final ArrayDeque<PendingWrite<R>> pendingWrites = new ArrayDeque<>();
+  /**
+   * Writes whose entry this node truncated. Their outcome is not known yet: another node may hold
+   * the entry and still commit it. They are settled when their index is applied here.
+   */
+  private final PriorityQueue<PendingWrite<R>> orphanedWrites =
+      new PriorityQueue<>(Comparator.comparingLong((PendingWrite<R> p) -> p.logId.index()));
   private final EntryCache cache = new EntryCache(ENTRY_CACHE_CAPACITY);
   private long ioDone;
   private LogId committedToSave;
@@ -221,9 +228,10 @@ final class RaftNode<R> implements Raft<R> {
       f.completeExceptionally(shutdownError("write"));
       return;
     }
-    if (pendingWrites.size() >= config.maxPendingWrites()) {
+    final int inProgress = pendingWrites.size() + orphanedWrites.size();
+    if (inProgress >= config.maxPendingWrites()) {
       f.completeExceptionally(new OverloadedException(
-          "node " + nodeId + " has " + pendingWrites.size() + " writes in progress, maxPendingWrites="
+          "node " + nodeId + " has " + inProgress + " writes in progress, maxPendingWrites="
               + config.maxPendingWrites()));
       return;
     }
@@ -288,6 +296,10 @@ final class RaftNode<R> implements Raft<R> {
         p.future.completeExceptionally(error);
       }
       pendingWrites.clear();
+      for (final PendingWrite<R> p : orphanedWrites) {
+        p.future.completeExceptionally(error);
+      }
+      orphanedWrites.clear();
       for (final ApplyTask<R> t : applier.drainRemaining()) {
         for (final PendingWrite<R> p : t.writes) {
           p.future.completeExceptionally(error);
@@ -460,7 +472,7 @@ final class RaftNode<R> implements Raft<R> {
       case TRUNCATE_LOG -> {
         final Command.TruncateLog t = (Command.TruncateLog) c;
         cache.truncateFrom(t.fromIndex());
-        failPendingFrom(t.fromIndex());
+        orphanPendingFrom(t.fromIndex());
         logWriter.submit(new IoOp.Truncate(t.fromIndex(), t.ioSeq()));
       }
       case SAVE_VOTE -> {
@@ -480,20 +492,26 @@ final class RaftNode<R> implements Raft<R> {
         while (!pendingWrites.isEmpty() && pendingWrites.peekFirst().logId.index() <= upTo.index()) {
           writes.add(pendingWrites.pollFirst());
         }
+        if (!orphanedWrites.isEmpty() && orphanedWrites.peek().logId.index() <= upTo.index()) {
+          while (!orphanedWrites.isEmpty() && orphanedWrites.peek().logId.index() <= upTo.index()) {
+            writes.add(orphanedWrites.poll());
+          }
+          writes.sort(Comparator.comparingLong((PendingWrite<R> p) -> p.logId.index()));
+        }
         applier.submit(new ApplyTask<>(upTo, writes));
       }
     }
   }
 
-  private void failPendingFrom(final long fromIndex) {
-    final Iterator<PendingWrite<R>> it = pendingWrites.descendingIterator();
-    while (it.hasNext()) {
-      final PendingWrite<R> p = it.next();
-      if (p.logId.index() < fromIndex) {
-        break;
-      }
-      p.future.completeExceptionally(engine.notLeader());
-      it.remove();
+  /**
+   * Moves the pending writes at or after {@code fromIndex} aside. Failing them now would be wrong:
+   * a truncated entry may still be committed by a later leader that holds it. They are settled
+   * when their index is applied: success if the applied entry is theirs, {@link
+   * NotLeaderException} if it is another (then it can never commit).
+   */
+  private void orphanPendingFrom(final long fromIndex) {
+    while (!pendingWrites.isEmpty() && pendingWrites.peekLast().logId.index() >= fromIndex) {
+      orphanedWrites.add(pendingWrites.pollLast());
     }
   }
 
