@@ -12,11 +12,13 @@
 module io.raftkit.testkit {
   requires transitive io.raftkit.api;
   requires org.slf4j;
+  requires io.raftkit.engine;
   requires transitive org.junit.jupiter.api;
   requires transitive org.junit.jupiter.params;
   requires transitive org.assertj.core;
 
   exports io.raftkit.testkit;
+  exports io.raftkit.testkit.lincheck;
 
   provides io.raftkit.api.spi.TransportProvider with
       io.raftkit.testkit.local.LocalTransportProvider;
