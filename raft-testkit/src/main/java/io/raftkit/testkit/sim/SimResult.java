@@ -1,0 +1,27 @@
+package io.raftkit.testkit.sim;
+
+import io.raftkit.testkit.lincheck.CheckResult;
+
+/**
+ * What a run did.
+ *
+ * @param seed the seed
+ * @param traceHash a hash of every event processed, in order: equal for equal seeds
+ * @param events events processed
+ * @param acknowledged client operations that completed
+ * @param unknown client operations whose outcome is unknown (crash or timeout)
+ * @param maxTerm the highest term reached
+ * @param crashes node crashes injected
+ * @param partitions partitions injected
+ * @param linearizability the verdict on the client history
+ */
+public record SimResult(
+    long seed,
+    long traceHash,
+    long events,
+    long acknowledged,
+    long unknown,
+    long maxTerm,
+    long crashes,
+    long partitions,
+    CheckResult linearizability) {}
