@@ -162,6 +162,15 @@ public final class Engine {
     this.started = true;
     final LogId last = log.lastLogId();
     this.flushed = last;
+    // The hint may name an entry the durable log does not hold: SaveCommitted can be written
+    // before a truncation and append it covers are synced, and a crash then leaves the old
+    // (uncommitted) entry at that index. Trust the hint only if the log holds that very entry
+    // (Log Matching, §5.3, vouches for the prefix); else fall back to what the state machine
+    // applied, which was committed.
+    if (committed.index() > lastApplied.index() && committed.index() > log.purgedLogId().index()
+        && log.termAt(committed.index()) != committed.term()) {
+      committed = lastApplied;
+    }
     if (committed.index() > last.index()) {
       committed = last;
     }
@@ -782,15 +791,20 @@ public final class Engine {
 
   private void commitTo(final LogId id) {
     committed = id;
-    out.add(new Command.SaveCommitted(id));
     maybeApply();
   }
 
+  /**
+   * Applies what is both committed and durable here. The commit hint saved for restarts is the
+   * same point, so it never names an entry a crash could still take away.
+   */
   private void maybeApply() {
     final long upTo = Math.min(committed.index(), flushed.index());
     if (upTo > applySubmitted) {
       applySubmitted = upTo;
-      out.add(new Command.Apply(log.logIdAt(upTo)));
+      final LogId id = log.logIdAt(upTo);
+      out.add(new Command.SaveCommitted(id));
+      out.add(new Command.Apply(id));
     }
   }
 
