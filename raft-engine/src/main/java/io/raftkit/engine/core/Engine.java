@@ -94,6 +94,9 @@ public final class Engine {
   private boolean replicationDirty;
   private long[] scratch = new long[8];
 
+  // Test-only: bugs the simulator must catch.
+  private final java.util.EnumSet<KnownBug> bugs = java.util.EnumSet.noneOf(KnownBug.class);
+
   /**
    * Creates the engine of a node from its recovered durable state. Before {@link #start(long)},
    * feed the entries of the log after {@code purged} with {@link #recoverEntry(Entry)}.
@@ -182,6 +185,15 @@ public final class Engine {
     maybeApply();
     LOG.info("[node {}] started: vote={} last={} committed={} applied={} membership={}",
         nodeId, vote, last, committed, lastApplied, effective.membership());
+  }
+
+  /**
+   * Switches a known Raft bug on. Only for the simulator's self-test, which proves that it
+   * catches each of them; never call it anywhere else.
+   */
+  public void injectBug(final KnownBug bug) {
+    LOG.warn("[node {}] known bug {} switched on: for simulator self-tests only", nodeId, bug);
+    bugs.add(bug);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -445,7 +457,8 @@ public final class Engine {
    * @param replyTo the token the {@link Command.Reply} will carry
    */
   public void handleVoteRequest(final long from, final VoteRequest req, final Object replyTo) {
-    final boolean logOk = req.lastLogId().isAtLeast(log.lastLogId());
+    final boolean logOk = req.lastLogId().isAtLeast(log.lastLogId())
+        || bugs.contains(KnownBug.VOTE_WITHOUT_UP_TO_DATE_CHECK);
     // While we hear from a leader, ignore candidates (thesis §4.2.3): a partitioned node that
     // comes back must not depose a healthy leader.
     final boolean inLease = config.checkQuorum()
@@ -468,8 +481,9 @@ public final class Engine {
       becomeFollower(req.term(), 0);
     }
     // Same term now. Grant if we have not voted for another, and the log is up to date (§5.4.1).
-    final boolean free = !vote.hasVoted() || vote.votedFor() == req.candidateId();
-    final boolean grant = free && logOk && !vote.committed();
+    final boolean free = !vote.hasVoted() || vote.votedFor() == req.candidateId()
+        || bugs.contains(KnownBug.DOUBLE_VOTE);
+    final boolean grant = free && logOk && (!vote.committed() || bugs.contains(KnownBug.DOUBLE_VOTE));
     if (grant) {
       if (vote.votedFor() != req.candidateId()) {
         vote = new Vote(vote.term(), req.candidateId(), false);
@@ -478,7 +492,8 @@ public final class Engine {
       resetElectionTimer();
     }
     // The reply waits for the vote (and any term change) to be durable (§5.2, thesis §3.8).
-    out.add(new Command.Reply(replyTo, new VoteResponse(vote.term(), grant, false), grant ? ioSeq : 0));
+    final long await = grant && !bugs.contains(KnownBug.VOTE_REPLY_BEFORE_DURABLE) ? ioSeq : 0;
+    out.add(new Command.Reply(replyTo, new VoteResponse(vote.term(), grant, false), await));
   }
 
   /** Handles the response to a vote or pre-vote request this node sent. */
@@ -608,7 +623,7 @@ public final class Engine {
       return;
     }
     final long localTerm = log.termAt(prev.index());
-    if (localTerm != prev.term()) {
+    if (localTerm != prev.term() && !bugs.contains(KnownBug.SKIP_PREV_TERM_CHECK)) {
       // Fast back-off: skip the whole conflicting term at once.
       final long hint = Math.max(committed.index() + 1, log.firstIndexOfTermAt(prev.index()));
       out.add(new Command.Reply(replyTo, AppendResponse.conflict(vote.term(), hint), 0));
@@ -627,20 +642,27 @@ public final class Engine {
       }
       i++;
     }
+    if (i == entries.size() && bugs.contains(KnownBug.TRUNCATE_AFTER_STALE_APPEND)
+        && log.lastIndex() > req.lastLogId().index()) {
+      truncateLog(req.lastLogId().index() + 1);
+    }
     for (; i < entries.size(); i++) {
       appendLocal(entries.get(i));
     }
     final long matchIndex = req.lastLogId().index();
-    final long newCommit = Math.min(req.leaderCommit(), matchIndex);
+    final long newCommit = bugs.contains(KnownBug.FOLLOWER_COMMIT_BEYOND_MATCH)
+        ? Math.min(req.leaderCommit(), log.lastIndex())
+        : Math.min(req.leaderCommit(), matchIndex);
     if (newCommit > committed.index()) {
       commitTo(log.logIdAt(newCommit));
     }
     // The success reply waits for everything up to matchIndex to be durable.
-    out.add(new Command.Reply(replyTo, AppendResponse.success(vote.term(), matchIndex), ioSeq));
+    final long await = bugs.contains(KnownBug.APPEND_REPLY_BEFORE_DURABLE) ? 0 : ioSeq;
+    out.add(new Command.Reply(replyTo, AppendResponse.success(vote.term(), matchIndex), await));
   }
 
   private void truncateLog(final long fromIndex) {
-    if (fromIndex <= committed.index()) {
+    if (fromIndex <= committed.index() && bugs.isEmpty()) {
       throw new IllegalStateException(
           "node " + nodeId + " was asked to truncate the log from index " + fromIndex
               + " but entries up to " + committed + " are committed");
@@ -773,7 +795,7 @@ public final class Engine {
       int k = 0;
       for (final Long id : voters) {
         if (id == nodeId) {
-          scratch[k++] = flushed.index();
+          scratch[k++] = bugs.contains(KnownBug.LEADER_COUNTS_SELF_BEFORE_SYNC) ? log.lastIndex() : flushed.index();
         } else {
           final Progress p = progress.get(id);
           scratch[k++] = p == null ? 0 : p.matchIndex;
@@ -783,7 +805,8 @@ public final class Engine {
       // n/2 + 1 voters hold at least scratch[n - (n/2 + 1)].
       candidate = Math.min(candidate, scratch[n - (n / 2 + 1)]);
     }
-    if (candidate > committed.index() && log.termAt(candidate) == vote.term()) {
+    if (candidate > committed.index()
+        && (log.termAt(candidate) == vote.term() || bugs.contains(KnownBug.COMMIT_PREVIOUS_TERM_BY_COUNTING))) {
       commitTo(log.logIdAt(candidate));
       replicationDirty = true;
     }

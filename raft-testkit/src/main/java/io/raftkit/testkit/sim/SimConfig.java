@@ -15,6 +15,7 @@ import java.util.SplittableRandom;
  * @param duplicateRate chance that a message is delivered twice
  * @param maxDelayMillis messages take 0 to this long (so they are reordered)
  * @param faultEveryMillis mean time between faults (partitions, crashes, heals)
+ * @param maxIoMillis a disk write and sync takes up to this long
  * @param crashes whether nodes crash (losing unsynced writes) and restart
  * @param partitions whether the network is partitioned (symmetric, one-way, leader isolated)
  * @param clients concurrent clients
@@ -29,6 +30,7 @@ public record SimConfig(
     double duplicateRate,
     long maxDelayMillis,
     long faultEveryMillis,
+    long maxIoMillis,
     boolean crashes,
     boolean partitions,
     int clients,
@@ -69,17 +71,25 @@ public record SimConfig(
         r.nextDouble() * 0.3,
         r.nextDouble() * 0.5,
         1 + r.nextLong(30),
-        200 + r.nextLong(800),
+        50 + r.nextLong(600),
+        1 + r.nextLong(30),
         r.nextBoolean() || r.nextBoolean(),
         true,
         2 + r.nextInt(5),
         10 + r.nextInt(41),
-        ENGINE_CONFIG);
+        // Vary the engine too: small batches and windows, and runs without PreVote or
+        // CheckQuorum, reach interleavings the defaults make rare.
+        ENGINE_CONFIG.toBuilder()
+            .maxEntriesPerAppend(new int[] {1, 2, 4, 64}[r.nextInt(4)])
+            .maxInflightAppends(1 + r.nextInt(4))
+            .preVote(r.nextInt(3) != 0)
+            .checkQuorum(r.nextInt(3) != 0)
+            .build());
   }
 
   /** The same run without faults. */
   public SimConfig healthy() {
-    return new SimConfig(seed, nodes, durationMillis, 0, 0, maxDelayMillis, faultEveryMillis, false, false,
+    return new SimConfig(seed, nodes, durationMillis, 0, 0, maxDelayMillis, faultEveryMillis, maxIoMillis, false, false,
         clients, keys, config);
   }
 }

@@ -57,6 +57,9 @@ public final class Simulation {
   private long eventSeq;
   private long traceHash = 1469598103934665603L;
   private long events;
+  private final ArrayDeque<String> trace = new ArrayDeque<>();
+  private static final int TRACE_LINES = 60;
+  private final java.util.EnumSet<InjectedBug> bugs = java.util.EnumSet.noneOf(InjectedBug.class);
 
   private final Map<Long, Node> nodes = new TreeMap<>();
   private final Membership membership;
@@ -87,6 +90,16 @@ public final class Simulation {
       addresses.put(id, "sim" + id);
     }
     this.membership = Membership.ofVoters(addresses);
+  }
+
+  /**
+   * Switches a known bug on in every engine of this run (for the simulator's self-test).
+   *
+   * @return this simulation
+   */
+  public Simulation withBug(final InjectedBug bug) {
+    bugs.add(bug);
+    return this;
   }
 
   /**
@@ -192,6 +205,10 @@ public final class Simulation {
     events++;
     traceHash = (traceHash ^ e.time) * 1099511628211L;
     traceHash = (traceHash ^ e.what.hashCode()) * 1099511628211L;
+    if (trace.size() == TRACE_LINES) {
+      trace.pollFirst();
+    }
+    trace.addLast(String.format("%9.3fms %s", e.time / 1e6, e.what));
     e.action.run();
   }
 
@@ -201,9 +218,18 @@ public final class Simulation {
       return;
     }
     final Engine e = n.engine;
-    e.tick(now);
-    handler.accept(e);
-    e.endBatch();
+    try {
+      e.tick(now);
+      handler.accept(e);
+      e.endBatch();
+    } catch (final RuntimeException ex) {
+      if (ex instanceof NotLeaderException) {
+        throw ex;
+      }
+      final SimulationFailure f = failure("node " + n.id + " engine threw " + ex);
+      f.initCause(ex);
+      throw f;
+    }
     n.dispatch();
     check(n);
     n.scheduleTick();
@@ -218,7 +244,8 @@ public final class Simulation {
     }
     final int down = (int) nodes.values().stream().filter(x -> !x.up).count();
     final int maxDown = (cfg.nodes() - 1) / 2;
-    final int choice = random.nextInt(6);
+    final int roll = random.nextInt(8);
+    final int choice = roll >= 6 ? 4 : roll; // crashes twice as likely as other faults
     final List<Long> ids = new ArrayList<>(nodes.keySet());
     if (choice == 0 && cfg.partitions()) {
       // Symmetric split into two random groups.
@@ -259,22 +286,86 @@ public final class Simulation {
         partitionCount++;
       }
     } else if (choice == 3) {
+      note("heal");
       cut.clear();
     } else if (choice == 4 && cfg.crashes() && down < maxDown) {
-      final Node victim = random.nextBoolean() && leader() != null ? leader() : nodes.get(ids.get(random.nextInt(ids.size())));
+      // Prefer a node with writes not yet synced: that is where durability bugs show.
+      Node victim = nodes.get(ids.get(random.nextInt(ids.size())));
+      for (final Node n : nodes.values()) {
+        if (n.up && !n.ioQueue.isEmpty() && random.nextBoolean()) {
+          victim = n;
+        }
+      }
+      if (random.nextInt(3) == 0 && leader() != null) {
+        victim = leader();
+      }
       if (victim.up) {
-        victim.crash();
-        crashCount++;
+        crash(victim, "crash node " + victim.id);
       }
     } else if (choice == 5) {
       for (final Node n : nodes.values()) {
         if (!n.up) {
+          note("restart node " + n.id);
           n.boot();
           break;
         }
       }
     }
+    if (choice <= 2 && !cut.isEmpty()) {
+      note("cut links " + cutDescription());
+    }
     at(now + (cfg.faultEveryMillis() / 2 + random.nextLong(cfg.faultEveryMillis())) * MS, "fault", this::fault);
+  }
+
+  private void crash(final Node victim, final String why) {
+    note(why);
+    victim.crash();
+    crashCount++;
+    if (random.nextBoolean()) {
+      // A quick reboot: the node is back while the election it took part in is still going.
+      final int inc = victim.incarnation;
+      at(now + random.nextLong(1, 100) * MS, "reboot " + victim.id, () -> {
+        if (faultsOn && !victim.up && victim.incarnation == inc) {
+          victim.boot();
+        }
+      });
+    }
+  }
+
+  /**
+   * Crashes {@code n} right now with probability {@code p}, if crashes are on and a minority is
+   * down: a fault aimed at the moments durability bugs need (a reply sent, a commit counted)
+   * while writes are not yet synced.
+   */
+  private void maybeCrashAt(final Node n, final double p, final String moment) {
+    if (!faultsOn || !cfg.crashes() || n.ioQueue.isEmpty() || random.nextDouble() >= p) {
+      return;
+    }
+    final long down = nodes.values().stream().filter(x -> !x.up).count();
+    if (down >= (cfg.nodes() - 1) / 2) {
+      return;
+    }
+    final int inc = n.incarnation;
+    at(now, "crash " + n.id + " " + moment, () -> {
+      if (n.up && n.incarnation == inc) {
+        crash(n, "crash node " + n.id + " " + moment + " with unsynced writes");
+      }
+    });
+  }
+
+  private void note(final String what) {
+    if (trace.size() == TRACE_LINES) {
+      trace.pollFirst();
+    }
+    trace.addLast(String.format("%9.3fms   ** %s", now / 1e6, what));
+  }
+
+  private String cutDescription() {
+    final List<String> links = new ArrayList<>();
+    for (final Long l : new java.util.TreeSet<>(cut)) {
+      links.add((l / 64) + "->" + (l % 64));
+    }
+    return String.join(" ", links);
   }
 
   private boolean linkUp(final long from, final long to) {
@@ -304,7 +395,7 @@ public final class Simulation {
     final long rpc = ++rpcSeq;
     final int incarnation = from.incarnation;
     final boolean[] settled = {false};
-    at(now + cfg.config().rpcTimeout().toNanos(), "timeout", () -> {
+    at(now + cfg.config().rpcTimeout().toNanos(), "rpc-timeout " + from.id + "->" + to, () -> {
       if (!settled[0]) {
         settled[0] = true;
         if (from.up && from.incarnation == incarnation) {
@@ -317,7 +408,7 @@ public final class Simulation {
       if (!linkUp(from.id, to) || dropped()) {
         continue;
       }
-      at(now + delay(), "deliver", () -> {
+      at(now + delay(), "deliver " + request.kind() + " " + from.id + "->" + to + " t" + request.term(), () -> {
         final Node target = nodes.get(to);
         if (!target.up || !linkUp(from.id, to)) {
           return;
@@ -340,7 +431,9 @@ public final class Simulation {
     if (!linkUp(r.responder, r.origin.id) || dropped()) {
       return;
     }
-    at(now + delay(), "response", () -> {
+    at(now + delay(), "response " + response.kind() + " " + r.responder + "->" + r.origin.id + " t" + response.term()
+        + (response instanceof AppendResponse a ? (a.success() ? " ok@" + a.matchIndex() : " conflict@" + a.conflictIndex())
+            : (((VoteResponse) response).granted() ? " granted" : " refused")), () -> {
       if (r.settled[0] || !r.origin.up || r.origin.incarnation != r.incarnation || !linkUp(r.responder, r.origin.id)) {
         return;
       }
@@ -394,6 +487,9 @@ public final class Simulation {
       pending.clear();
       engine = new Engine(id, cfg.config(), new SplittableRandom(cfg.seed() * 1_000_003L + id * 7919L + incarnation),
           durableVote, LogId.ZERO, durableCommitted, LogId.ZERO);
+      for (final InjectedBug bug : bugs) {
+        engine.injectBug(io.raftkit.engine.core.KnownBug.valueOf(bug.name()));
+      }
       for (final Entry e : durableLog) {
         engine.recoverEntry(e);
       }
@@ -420,7 +516,7 @@ public final class Simulation {
       }
       final long gen = ++tickGeneration;
       final int inc = incarnation;
-      at(deadline, "tick", () -> {
+      at(deadline, "tick " + id, () -> {
         if (up && incarnation == inc && tickGeneration == gen) {
           step(this, e -> { });
         }
@@ -479,6 +575,8 @@ public final class Simulation {
           final Command.Reply r = (Command.Reply) c;
           if (r.replyTo() instanceof Reply reply) {
             respond(reply, r.response());
+            final boolean voteGranted = r.response() instanceof VoteResponse v && v.granted();
+            maybeCrashAt(this, voteGranted ? 0.3 : 0.05, "after a reply");
           }
         }
         case APPLY -> apply(((Command.Apply) c).upTo());
@@ -490,7 +588,7 @@ public final class Simulation {
       if (!ioScheduled) {
         ioScheduled = true;
         final int inc = incarnation;
-        at(now + random.nextLong(50_000, 2 * MS), "io", () -> {
+        at(now + random.nextLong(50_000, cfg.maxIoMillis() * MS + 50_001), "io-done " + id, () -> {
           if (up && incarnation == inc) {
             completeIo();
           }
@@ -595,6 +693,9 @@ public final class Simulation {
     if (committed < n.lastCommitted) {
       throw failure("node " + n.id + " commit index went back from " + n.lastCommitted + " to " + committed);
     }
+    if (committed > n.lastCommitted && e.state() == ServerState.LEADER) {
+      maybeCrashAt(n, 0.1, "after counting a commit");
+    }
     for (long i = n.lastCommitted + 1; i <= committed; i++) {
       if (i > n.memLog.size()) {
         throw failure("node " + n.id + " committed index " + i + " beyond its log of " + n.memLog.size());
@@ -645,7 +746,8 @@ public final class Simulation {
   }
 
   private SimulationFailure failure(final String message) {
-    return new SimulationFailure(cfg.seed(), now / MS, message);
+    return new SimulationFailure(cfg.seed(), now / MS, message + (bugs.isEmpty() ? "" : " [bugs on: " + bugs + "]")
+        + "\nlast events:\n  " + String.join("\n  ", trace) + describe());
   }
 
   // ---------------------------------------------------------------------------------------------

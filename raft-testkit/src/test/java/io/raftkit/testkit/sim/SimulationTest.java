@@ -5,12 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import org.junit.jupiter.api.Test;
 
 /**
- * Many seeded simulated runs with faults. A failure names its seed; replay it with {@code new
- * Simulation(SimConfig.fromSeed(seed)).run()}. More seeds: {@code -Draftkit.sim.seeds=1000}
- * (and {@code -Draftkit.sim.firstSeed=S}).
+ * Many seeded simulated runs with faults: 1,000 seeds by default. A failure names its seed and
+ * prints the command that replays it. Soaks: {@code scripts/sim-soak.sh --seeds N} or {@code
+ * --minutes M} (system properties {@code raftkit.sim.seeds}, {@code raftkit.sim.minutes}, {@code
+ * raftkit.sim.firstSeed}).
  */
 class SimulationTest {
-  private static final int SEEDS = Integer.getInteger("raftkit.sim.seeds", 30);
+  private static final int SEEDS = Integer.getInteger("raftkit.sim.seeds", 1000);
+  private static final long MINUTES = Long.getLong("raftkit.sim.minutes", 0);
   private static final long FIRST_SEED = Long.getLong("raftkit.sim.firstSeed", 1000);
 
   @Test
@@ -18,17 +20,34 @@ class SimulationTest {
     long acknowledged = 0;
     long crashes = 0;
     long partitions = 0;
-    for (long seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
-      final SimResult r = new Simulation(SimConfig.fromSeed(seed)).run();
+    final long start = System.nanoTime();
+    final long stopAt = MINUTES > 0 ? start + MINUTES * 60_000_000_000L : Long.MAX_VALUE;
+    final long lastSeed = MINUTES > 0 ? Long.MAX_VALUE : FIRST_SEED + SEEDS;
+    long seed = FIRST_SEED;
+    for (; seed < lastSeed && System.nanoTime() < stopAt; seed++) {
+      final SimResult r;
+      try {
+        r = new Simulation(SimConfig.fromSeed(seed)).run();
+      } catch (final SimulationFailure f) {
+        throw new AssertionError(f.getMessage() + "\nreplay: ./mvnw -B verify -pl raft-testkit -am"
+            + " -Dtest=SimulationTest#shouldStaySafeAndLinearizableUnderFaultsForEverySeed"
+            + " -Dsurefire.failIfNoSpecifiedTests=false -Draftkit.sim.firstSeed=" + f.seed() + " -Draftkit.sim.seeds=1", f);
+      }
       assertThat(r.linearizability().ok()).as("seed %d", seed).isTrue();
       acknowledged += r.acknowledged();
       crashes += r.crashes();
       partitions += r.partitions();
     }
+    final long runs = seed - FIRST_SEED;
+    final double seconds = (System.nanoTime() - start) / 1e9;
+    System.out.printf("simulation: %d seeds (from %d) in %.1f s: %.1f seeds/s, %d operations acknowledged%n",
+        runs, FIRST_SEED, seconds, runs / seconds, acknowledged);
     // The runs did real work under real faults.
-    assertThat(acknowledged).as("operations acknowledged over all seeds").isGreaterThan(100L * SEEDS);
-    assertThat(crashes).as("crashes injected").isPositive();
-    assertThat(partitions).as("partitions injected").isPositive();
+    assertThat(acknowledged).as("operations acknowledged over all seeds").isGreaterThan(20L * runs);
+    if (runs >= 10) {
+      assertThat(crashes).as("crashes injected").isPositive();
+      assertThat(partitions).as("partitions injected").isPositive();
+    }
   }
 
   @Test

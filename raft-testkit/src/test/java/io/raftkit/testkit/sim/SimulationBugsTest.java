@@ -1,0 +1,37 @@
+package io.raftkit.testkit.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The simulator earns trust by catching known Raft bugs: each is switched on in every engine, and
+ * some seed among the first 500 must fail.
+ */
+class SimulationBugsTest {
+  private static final int MAX_SEEDS = 500;
+
+  /**
+   * All but the Figure 8 bug: the random search does not yet reach its three-leader history
+   * within 500 seeds (the engine's CommitTest covers Figure 8 with a scripted history).
+   */
+  @ParameterizedTest
+  @EnumSource(value = InjectedBug.class, names = "COMMIT_PREVIOUS_TERM_BY_COUNTING", mode = EnumSource.Mode.EXCLUDE)
+  void shouldCatchTheBugWithinFiveHundredSeeds(final InjectedBug bug) {
+    int seeds = 0;
+    SimulationFailure caught = null;
+    for (long seed = 1; seed <= MAX_SEEDS && caught == null; seed++) {
+      seeds++;
+      try {
+        new Simulation(SimConfig.fromSeed(seed)).withBug(bug).run();
+      } catch (final SimulationFailure f) {
+        caught = f;
+      }
+    }
+    assertThat(caught).as("%s not caught in %d seeds", bug, MAX_SEEDS).isNotNull();
+    assertThat(caught.getMessage()).contains("seed=" + caught.seed()).contains("last events:");
+    System.out.printf("%s caught after %d seed(s): %s%n", bug, seeds,
+        caught.getMessage().lines().findFirst().orElse(""));
+  }
+}
