@@ -67,6 +67,7 @@ public final class Simulation {
   private boolean faultsOn = true;
   private long crashCount;
   private long partitionCount;
+  private long pauseCount;
 
   // Invariant state.
   private final Map<Long, Long> leaderOfTerm = new HashMap<>();
@@ -130,6 +131,9 @@ public final class Simulation {
     // Heal everything; the cluster must elect a leader and commit within 20 election timeouts.
     faultsOn = false;
     cut.clear();
+    for (final Node n : nodes.values()) {
+      n.pausedUntil = Math.min(n.pausedUntil, now);
+    }
     for (final Node n : nodes.values()) {
       if (!n.up) {
         n.boot();
@@ -217,6 +221,16 @@ public final class Simulation {
     if (!n.up) {
       return;
     }
+    if (now < n.pausedUntil) {
+      // A paused process (GC, SIGSTOP): what reaches it waits, in order, until it resumes.
+      final int inc = n.incarnation;
+      at(n.pausedUntil, "deferred " + n.id, () -> {
+        if (n.incarnation == inc) {
+          step(n, handler);
+        }
+      });
+      return;
+    }
     final Engine e = n.engine;
     try {
       e.tick(now);
@@ -244,8 +258,8 @@ public final class Simulation {
     }
     final int down = (int) nodes.values().stream().filter(x -> !x.up).count();
     final int maxDown = (cfg.nodes() - 1) / 2;
-    final int roll = random.nextInt(8);
-    final int choice = roll >= 6 ? 4 : roll; // crashes twice as likely as other faults
+    final int roll = random.nextInt(9);
+    final int choice = roll == 8 ? 6 : roll >= 6 ? 4 : roll; // crashes twice as likely as others
     final List<Long> ids = new ArrayList<>(nodes.keySet());
     if (choice == 0 && cfg.partitions()) {
       // Symmetric split into two random groups.
@@ -300,7 +314,17 @@ public final class Simulation {
         victim = leader();
       }
       if (victim.up) {
-        crash(victim, "crash node " + victim.id);
+        crash(victim, "crash node " + victim.id, false);
+      }
+    } else if (choice == 6) {
+      // Pause a node (often the leader) for longer than an election timeout.
+      final Node l = leader();
+      final Node victim = l != null && random.nextBoolean() ? l : nodes.get(ids.get(random.nextInt(ids.size())));
+      if (victim.up && now >= victim.pausedUntil) {
+        final long pause = random.nextLong(50, 1_500) * MS;
+        victim.pausedUntil = now + pause;
+        note("pause node " + victim.id + " for " + pause / MS + "ms");
+        pauseCount++;
       }
     } else if (choice == 5) {
       for (final Node n : nodes.values()) {
@@ -317,14 +341,14 @@ public final class Simulation {
     at(now + (cfg.faultEveryMillis() / 2 + random.nextLong(cfg.faultEveryMillis())) * MS, "fault", this::fault);
   }
 
-  private void crash(final Node victim, final String why) {
+  private void crash(final Node victim, final String why, final boolean quickReboot) {
     note(why);
     victim.crash();
     crashCount++;
-    if (random.nextBoolean()) {
+    if (quickReboot || random.nextBoolean()) {
       // A quick reboot: the node is back while the election it took part in is still going.
       final int inc = victim.incarnation;
-      at(now + random.nextLong(1, 100) * MS, "reboot " + victim.id, () -> {
+      at(now + random.nextLong(1, quickReboot ? 20 : 100) * MS, "reboot " + victim.id, () -> {
         if (faultsOn && !victim.up && victim.incarnation == inc) {
           victim.boot();
         }
@@ -337,7 +361,7 @@ public final class Simulation {
    * down: a fault aimed at the moments durability bugs need (a reply sent, a commit counted)
    * while writes are not yet synced.
    */
-  private void maybeCrashAt(final Node n, final double p, final String moment) {
+  private void maybeCrashAt(final Node n, final double p, final String moment, final boolean quickReboot) {
     if (!faultsOn || !cfg.crashes() || n.ioQueue.isEmpty() || random.nextDouble() >= p) {
       return;
     }
@@ -348,7 +372,7 @@ public final class Simulation {
     final int inc = n.incarnation;
     at(now, "crash " + n.id + " " + moment, () -> {
       if (n.up && n.incarnation == inc) {
-        crash(n, "crash node " + n.id + " " + moment + " with unsynced writes");
+        crash(n, "crash node " + n.id + " " + moment + " with unsynced writes", quickReboot);
       }
     });
   }
@@ -467,6 +491,7 @@ public final class Simulation {
     long lastCommitted;
     final Map<Long, List<ClientCall>> pending = new HashMap<>();
     long tickGeneration;
+    long pausedUntil;
 
     Node(final long id) {
       this.id = id;
@@ -500,6 +525,7 @@ public final class Simulation {
 
     void crash() {
       up = false;
+      pausedUntil = 0;
       // Unsynced writes (the IO queue) are lost; synced ones are on the durable log.
       for (final List<ClientCall> calls : pending.values()) {
         for (final ClientCall call : calls) {
@@ -576,7 +602,7 @@ public final class Simulation {
           if (r.replyTo() instanceof Reply reply) {
             respond(reply, r.response());
             final boolean voteGranted = r.response() instanceof VoteResponse v && v.granted();
-            maybeCrashAt(this, voteGranted ? 0.3 : 0.05, "after a reply");
+            maybeCrashAt(this, voteGranted ? 0.3 : 0.05, "after a reply", voteGranted);
           }
         }
         case APPLY -> apply(((Command.Apply) c).upTo());
@@ -694,7 +720,7 @@ public final class Simulation {
       throw failure("node " + n.id + " commit index went back from " + n.lastCommitted + " to " + committed);
     }
     if (committed > n.lastCommitted && e.state() == ServerState.LEADER) {
-      maybeCrashAt(n, 0.1, "after counting a commit");
+      maybeCrashAt(n, 0.1, "after counting a commit", false);
     }
     for (long i = n.lastCommitted + 1; i <= committed; i++) {
       if (i > n.memLog.size()) {
@@ -837,6 +863,9 @@ public final class Simulation {
           return;
         }
         step(target, e -> {
+          if (op == null || opId != mine) {
+            return; // settled while the node was paused
+          }
           try {
             final LogId id = e.handleClientWrite(encode(op));
             target.pending.computeIfAbsent(id.index(), x -> new ArrayList<>()).add(new ClientCall(this, mine, id));
