@@ -36,6 +36,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 import java.util.PriorityQueue;
 import java.util.SplittableRandom;
@@ -97,6 +98,8 @@ final class RaftNode<R> implements Raft<R> {
       new PriorityQueue<>(Comparator.comparingLong((PendingWrite<R> p) -> p.logId.index()));
   private final EntryCache cache = new EntryCache(ENTRY_CACHE_CAPACITY);
   private long ioDone;
+  /** The commit term up to which {@link #failWritesThatCanNeverCommit} has run. */
+  private long settledBelowTerm;
   private LogId committedToSave;
 
   private final Worker<IoOp> logWriter;
@@ -443,6 +446,9 @@ final class RaftNode<R> implements Raft<R> {
       }
     }
     commands.clear();
+    if (engine.committed().term() > settledBelowTerm) {
+      failWritesThatCanNeverCommit();
+    }
     if (committedToSave != null) {
       logWriter.submit(new IoOp.SaveCommitted(committedToSave));
       committedToSave = null;
@@ -509,6 +515,35 @@ final class RaftNode<R> implements Raft<R> {
    * when their index is applied: success if the applied entry is theirs, {@link
    * NotLeaderException} if it is another (then it can never commit).
    */
+  /**
+   * Once an entry of term T' is committed at index j, no entry of a lower term can ever be
+   * committed after j: every later leader holds (T', j), and the terms of a log never go down.
+   * So a pending write of a lower term above j has failed for certain (its outcome is known:
+   * {@link NotLeaderException}). Writes at or below j are settled when applied.
+   */
+  private void failWritesThatCanNeverCommit() {
+    final LogId c = engine.committed();
+    settledBelowTerm = c.term();
+    final List<PendingWrite<R>> dead = new ArrayList<>();
+    for (final PendingWrite<R> p : orphanedWrites) {
+      if (p.logId.term() < c.term() && p.logId.index() > c.index()) {
+        dead.add(p);
+      }
+    }
+    orphanedWrites.removeAll(dead);
+    final Iterator<PendingWrite<R>> it = pendingWrites.iterator();
+    while (it.hasNext()) {
+      final PendingWrite<R> p = it.next();
+      if (p.logId.term() < c.term() && p.logId.index() > c.index()) {
+        dead.add(p);
+        it.remove();
+      }
+    }
+    for (final PendingWrite<R> p : dead) {
+      p.future.completeExceptionally(engine.notLeader());
+    }
+  }
+
   private void orphanPendingFrom(final long fromIndex) {
     while (!pendingWrites.isEmpty() && pendingWrites.peekLast().logId.index() >= fromIndex) {
       orphanedWrites.add(pendingWrites.pollLast());
