@@ -20,6 +20,7 @@ module io.raftkit.testkit {
   exports io.raftkit.testkit;
   exports io.raftkit.testkit.sim;
   exports io.raftkit.testkit.lincheck;
+  exports io.raftkit.testkit.transport;
 
   provides io.raftkit.api.spi.TransportProvider with
       io.raftkit.testkit.local.LocalTransportProvider;

@@ -8,6 +8,8 @@ import io.raftkit.api.RaftMetrics;
 import io.raftkit.api.ServerState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,11 +28,13 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.LongFunction;
 import java.util.function.Predicate;
 
 /**
  * A Raft cluster in one JVM: nodes {@code 1..size} on their own {@link LocalNetwork}, with bind
- * addresses {@code "node<i>"}, each with a fresh {@link DigestStateMachine}, and by default the
+ * addresses {@code "node<i>"} (or over another transport, {@link Builder#transport}, on loopback
+ * ports), each with a fresh {@link DigestStateMachine}, and by default the
  * storage provider {@code "memory"} with store names {@code "<network name>-node<i>"}, so that
  * {@link #restart} finds the node's log and vote again.
  *
@@ -76,6 +80,8 @@ public final class TestCluster implements AutoCloseable {
   private final Map<String, String> options;
   private final List<Consumer<TestCluster>> afterClose;
   private final LocalNetwork network;
+  private final String transport;
+  private final Map<Long, String> addresses;
   private final ConcurrentMap<Long, Raft<Long>> running = new ConcurrentHashMap<>();
   private final ConcurrentMap<Long, DigestStateMachine> machines = new ConcurrentHashMap<>();
   private boolean closed;
@@ -88,6 +94,42 @@ public final class TestCluster implements AutoCloseable {
     this.options = Collections.unmodifiableMap(new LinkedHashMap<>(b.options));
     this.afterClose = List.copyOf(b.afterClose);
     this.network = LocalNetwork.create();
+    this.transport = b.transport;
+    this.addresses = Collections.unmodifiableMap(assignAddresses(b));
+  }
+
+  private static Map<Long, String> assignAddresses(final Builder b) {
+    final Map<Long, String> out = new TreeMap<>();
+    if (b.addressOf != null) {
+      for (long id = 1; id <= b.size; id++) {
+        out.put(id, Objects.requireNonNull(b.addressOf.apply(id), "address of node " + id));
+      }
+    } else if (b.transport.equals(LocalNetwork.PROVIDER_NAME)) {
+      for (long id = 1; id <= b.size; id++) {
+        out.put(id, "node" + id);
+      }
+    } else {
+      // Hold every probe socket until all ports are chosen, so that no two nodes get the same one.
+      final List<ServerSocket> probes = new ArrayList<>();
+      try {
+        for (long id = 1; id <= b.size; id++) {
+          final ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+          probes.add(probe);
+          out.put(id, "127.0.0.1:" + probe.getLocalPort());
+        }
+      } catch (final IOException e) {
+        throw new UncheckedIOException("cannot find free loopback ports for " + b.size + " nodes", e);
+      } finally {
+        for (final ServerSocket probe : probes) {
+          try {
+            probe.close();
+          } catch (final IOException e) {
+            // a probe that fails to close keeps its port; the node binding it will say so
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /**
@@ -178,11 +220,12 @@ public final class TestCluster implements AutoCloseable {
    * The bind address of a node.
    *
    * @param id the node id
-   * @return {@code "node<id>"}
+   * @return {@code "node<id>"} with transport {@code "local"}, {@code "127.0.0.1:<port>"} with
+   *     another transport, or what {@link Builder#addresses} gave
    */
   public String address(final long id) {
     checkId(id);
-    return "node" + id;
+    return addresses.get(id);
   }
 
   /**
@@ -258,7 +301,7 @@ public final class TestCluster implements AutoCloseable {
             .config(config)
             .stateMachine(machine)
             .storage(storage)
-            .transport(LocalNetwork.PROVIDER_NAME)
+            .transport(transport)
             .bindAddress(address(id))
             .option(LocalNetwork.NETWORK_OPTION, network.name())
             .option(MEMORY_NAME_OPTION, storeName(id));
@@ -581,6 +624,8 @@ public final class TestCluster implements AutoCloseable {
     private int size = 3;
     private Config config = defaultConfig();
     private String storage = "memory";
+    private String transport = LocalNetwork.PROVIDER_NAME;
+    private LongFunction<String> addressOf;
     private Path dataRoot;
     private final Map<String, String> options = new LinkedHashMap<>();
     private final List<Consumer<TestCluster>> afterClose = new ArrayList<>();
@@ -620,6 +665,32 @@ public final class TestCluster implements AutoCloseable {
      */
     public Builder storage(final String providerName) {
       this.storage = Objects.requireNonNull(providerName, "providerName");
+      return this;
+    }
+
+    /**
+     * The transport provider's name; {@code "local"} (on the cluster's {@link LocalNetwork}) if
+     * not set. With another transport, nodes bind {@code "127.0.0.1:<port>"} with a port free
+     * when the cluster is built (unless {@link #addresses} says otherwise), and the fault controls
+     * of {@link TestCluster#network()} have no effect.
+     *
+     * @param providerName the name, such as {@code "netty"}
+     * @return this builder
+     */
+    public Builder transport(final String providerName) {
+      this.transport = Objects.requireNonNull(providerName, "providerName");
+      return this;
+    }
+
+    /**
+     * How to choose each node's bind address (also its address in the membership); the transport's
+     * default if not set (see {@link #transport}).
+     *
+     * @param addressOf the address of a node id
+     * @return this builder
+     */
+    public Builder addresses(final LongFunction<String> addressOf) {
+      this.addressOf = Objects.requireNonNull(addressOf, "addressOf");
       return this;
     }
 

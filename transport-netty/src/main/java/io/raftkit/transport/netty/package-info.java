@@ -1,0 +1,12 @@
+/**
+ * The Netty TCP transport. {@link io.raftkit.transport.netty.NettyTransportProvider} is the entry
+ * point; everything else is package-private.
+ *
+ * <p>Inside: {@code NettyTransport} owns the event loop group, the listening channel and one
+ * {@code PeerConnection} per peer (the client side: handshake, requests in flight, timeouts,
+ * reconnection backoff); {@code ServerConnection} serves one accepted connection; {@code
+ * FrameWriter} queues frames for one channel and writes them on its event loop with one flush per
+ * batch; {@code Frames} turns {@link io.raftkit.wire.WireFrame}s into length-prefixed {@code
+ * ByteBuf}s and back, so that no {@code ByteBuf} leaves this package.
+ */
+package io.raftkit.transport.netty;
