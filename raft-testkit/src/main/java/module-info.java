@@ -18,6 +18,7 @@ module io.raftkit.testkit {
   requires transitive org.assertj.core;
 
   exports io.raftkit.testkit;
+  exports io.raftkit.testkit.storage;
   exports io.raftkit.testkit.sim;
   exports io.raftkit.testkit.lincheck;
   exports io.raftkit.testkit.transport;

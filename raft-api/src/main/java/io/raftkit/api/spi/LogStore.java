@@ -40,7 +40,8 @@ public interface LogStore {
    * Appends entries after the last one. Not durable until {@link #sync}.
    *
    * @param entries consecutive entries; the first must have index {@code lastLogId().index() + 1}
-   * @throws IllegalArgumentException on a gap or an overlap; nothing is appended
+   * @throws IllegalArgumentException on a gap or an overlap, or an entry whose term is below the
+   *     previous entry's term; nothing is appended
    * @throws IOException if writing fails (fatal)
    */
   void append(List<Entry> entries) throws IOException;
@@ -68,7 +69,8 @@ public interface LogStore {
    * {@code upTo}. Purging past the last entry empties the log. Need not be durable: after a crash
    * purged entries may reappear, but never fewer than were synced.
    *
-   * @throws IllegalArgumentException if {@code upTo} is below the purged id
+   * @throws IllegalArgumentException if {@code upTo} is below the purged id; purging at the purged
+   *     index again does nothing
    * @throws IOException if writing fails (fatal)
    */
   void purgePrefix(LogId upTo) throws IOException;
@@ -80,7 +82,7 @@ public interface LogStore {
    *
    * @return the entries, in order; a list the caller may keep
    * @throws IllegalArgumentException if the range is not within {@code [firstIndex, lastIndex +
-   *     1]}
+   *     1]}, or {@code fromIndex > toIndex}
    * @throws IOException if reading fails
    */
   List<Entry> read(long fromIndex, long toIndex, long maxBytes) throws IOException;

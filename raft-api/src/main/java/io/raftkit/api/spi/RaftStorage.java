@@ -43,6 +43,8 @@ public interface RaftStorage extends AutoCloseable {
    * Records the last committed id as a hint for restart; it need not be durable (the engine
    * learns the commit index again from the leader), but it must never be ahead of the log.
    *
+   * @throws IllegalArgumentException if {@code committed.index()} is beyond the last log id;
+   *     nothing is saved
    * @throws IOException if it cannot be written (fatal)
    */
   void saveCommitted(LogId committed) throws IOException;

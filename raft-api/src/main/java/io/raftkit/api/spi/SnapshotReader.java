@@ -18,6 +18,7 @@ public interface SnapshotReader extends Closeable {
    * Reads bytes from {@code position} into {@code dst}.
    *
    * @return the number of bytes read, or -1 at the end
+   * @throws IllegalArgumentException if {@code position} is negative
    * @throws IOException if reading fails
    */
   int read(long position, ByteBuffer dst) throws IOException;

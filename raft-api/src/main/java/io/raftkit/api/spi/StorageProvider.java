@@ -24,7 +24,8 @@ public interface StorageProvider {
    *
    * @param context the node's id, data directory and options
    * @return the open storage, owned by the caller who must close it
-   * @throws IOException if the storage cannot be opened; the message names the file or option
+   * @throws IOException if the storage cannot be opened, including when it is open already (in
+   *     this process or another); the message names the file or option
    */
   RaftStorage open(StorageContext context) throws IOException;
 }

@@ -1,0 +1,39 @@
+package io.raftkit.storage.file;
+
+/**
+ * The {@code "file"} storage provider: its name and options.
+ *
+ * <pre>{@code
+ * Raft.<Long>builder()
+ *     .storage(FileStorage.NAME).dataDir(Path.of("/var/lib/raft/node1"))
+ *     .option(FileStorage.SEGMENT_BYTES_OPTION, "67108864")
+ *     ...
+ * }</pre>
+ *
+ * <p>A node's data directory holds {@code LOCK} (held while the store is open, so a second
+ * process cannot open it), {@code state} (vote, purged id, committed hint), {@code log/} (the
+ * segments) and {@code snapshots/}.
+ */
+public final class FileStorage {
+
+  /** The provider's name. */
+  public static final String NAME = "file";
+
+  /**
+   * The option giving the size in bytes after which a log segment is closed and a new one begun;
+   * from {@value #MIN_SEGMENT_BYTES} to {@value #MAX_SEGMENT_BYTES}, default {@value
+   * #DEFAULT_SEGMENT_BYTES}. An entry larger than a segment gets a segment of its own.
+   */
+  public static final String SEGMENT_BYTES_OPTION = "file.segmentBytes";
+
+  /** The default segment size: 64 MiB. */
+  public static final int DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+  /** The smallest segment size allowed: 4 KiB. */
+  public static final int MIN_SEGMENT_BYTES = 4 * 1024;
+
+  /** The largest segment size allowed: 1 GiB. */
+  public static final int MAX_SEGMENT_BYTES = 1024 * 1024 * 1024;
+
+  private FileStorage() {}
+}

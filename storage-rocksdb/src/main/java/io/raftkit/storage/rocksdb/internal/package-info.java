@@ -1,0 +1,6 @@
+/**
+ * The implementation of the {@code "rocksdb"} storage provider ({@link
+ * io.raftkit.storage.rocksdb.internal.RocksRaftStorage}) and its snapshot files ({@link
+ * io.raftkit.storage.rocksdb.internal.FileSnapshotStore}). Not exported.
+ */
+package io.raftkit.storage.rocksdb.internal;
