@@ -25,7 +25,9 @@ class PreVoteAndCheckQuorumClusterTest {
       final long term = leader.metrics().currentTerm();
       final long isolated = leader.nodeId() % 3 + 1;
       final Raft<Long> loner = cluster.node(isolated);
-      loner.awaitMetrics(m -> m.currentLeader() == leader.nodeId(), TIMEOUT).get(30, TimeUnit.SECONDS);
+      // It must hold the membership (its log's first entry) to know it is a voter and campaign.
+      loner.awaitMetrics(m -> m.currentLeader() == leader.nodeId() && !m.membership().isEmpty(), TIMEOUT)
+          .get(30, TimeUnit.SECONDS);
 
       cluster.network().isolate(isolated);
       // Let the loner go through many election timeouts (300 ms max each): it must campaign,
