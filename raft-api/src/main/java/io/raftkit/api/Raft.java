@@ -72,6 +72,25 @@ public interface Raft<R> extends AutoCloseable {
    */
   CompletableFuture<WriteResult<R>> write(byte[] command);
 
+  /**
+   * Makes a linearizable read possible: completes with a read index once this node's state
+   * machine has applied at least up to it. The application then reads its own state machine, and
+   * the read reflects every write acknowledged before this call.
+   *
+   * @param policy how leadership is confirmed
+   * @return the read index; fails with {@link io.raftkit.api.error.NotLeaderException} on a
+   *     non-leader or if leadership is lost before the read is confirmed, with {@link
+   *     io.raftkit.api.error.LeaseExpiredException} for a {@link ReadPolicy#LEASE} read without a
+   *     valid lease, with {@link io.raftkit.api.error.ShutdownException} if the node stops
+   */
+  CompletableFuture<LogId> ensureLinearizable(ReadPolicy policy);
+
+  /** Actions taken on request: start an election, send heartbeats. */
+  Trigger trigger();
+
+  /** Switches for heartbeats and elections of this running node. */
+  RuntimeConfig runtimeConfig();
+
   /** The latest metrics of this node. */
   RaftMetrics metrics();
 

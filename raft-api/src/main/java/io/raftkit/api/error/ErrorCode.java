@@ -21,5 +21,7 @@ public enum ErrorCode {
   /** A request's argument is invalid (for example a payload above the size limit). */
   INVALID_ARGUMENT,
   /** A peer could not be reached or did not answer in time. */
-  UNREACHABLE
+  UNREACHABLE,
+  /** A lease read was refused because the leader's lease is not valid. */
+  LEASE_EXPIRED
 }

@@ -3,6 +3,7 @@ package io.raftkit.engine.core;
 import io.raftkit.api.Entry;
 import io.raftkit.api.LogId;
 import io.raftkit.api.Vote;
+import io.raftkit.api.error.RaftException;
 import io.raftkit.api.message.AppendRequest;
 import io.raftkit.api.message.RaftResponse;
 import io.raftkit.api.message.VoteRequest;
@@ -37,7 +38,11 @@ public sealed interface Command {
     /** {@link Reply}. */
     REPLY,
     /** {@link Apply}. */
-    APPLY
+    APPLY,
+    /** {@link ReadReady}. */
+    READ_READY,
+    /** {@link ReadFailed}. */
+    READ_FAILED
   }
 
   /** Which command this is. */
@@ -127,8 +132,9 @@ public sealed interface Command {
    * @param fromIndex the first entry to send
    * @param toIndex one past the last entry to send; equal to {@code fromIndex} for a heartbeat
    * @param leaderCommit the leader's commit index
-   * @param epoch the replication epoch of this target when sent; -1 for a heartbeat, which does
-   *     not count against the in-flight window
+   * @param epoch the replication epoch of this target when sent; for a heartbeat, which does not
+   *     count against the in-flight window, a negative number: {@code -1 - round}, where round is
+   *     the heartbeat round (used to confirm reads and measure the leader lease)
    */
   record SendAppend(
       long target, long term, LogId prevLogId, long fromIndex, long toIndex, long leaderCommit, long epoch)
@@ -168,6 +174,32 @@ public sealed interface Command {
     @Override
     public Kind kind() {
       return Kind.APPLY;
+    }
+  }
+
+  /**
+   * A linearizable read is confirmed and the state machine has applied up to its read index.
+   *
+   * @param replyTo the token the read came with
+   * @param readIndex the read index
+   */
+  record ReadReady(Object replyTo, LogId readIndex) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.READ_READY;
+    }
+  }
+
+  /**
+   * A linearizable read cannot be served here.
+   *
+   * @param replyTo the token the read came with
+   * @param error why
+   */
+  record ReadFailed(Object replyTo, RaftException error) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.READ_FAILED;
     }
   }
 }

@@ -5,12 +5,15 @@ import io.raftkit.api.Entry;
 import io.raftkit.api.EntryKind;
 import io.raftkit.api.LogId;
 import io.raftkit.api.Membership;
+import io.raftkit.api.ReadPolicy;
 import io.raftkit.api.ServerState;
 import io.raftkit.api.StoredMembership;
 import io.raftkit.api.Vote;
 import io.raftkit.api.error.AlreadyInitializedException;
+import io.raftkit.api.error.LeaseExpiredException;
 import io.raftkit.api.error.NotAMemberException;
 import io.raftkit.api.error.NotLeaderException;
+import io.raftkit.api.error.ShutdownException;
 import io.raftkit.api.message.AppendRequest;
 import io.raftkit.api.message.AppendResponse;
 import io.raftkit.api.message.VoteRequest;
@@ -93,6 +96,16 @@ public final class Engine {
   private final TreeMap<Long, Progress> progress = new TreeMap<>();
   private boolean replicationDirty;
   private long[] scratch = new long[8];
+
+  // Heartbeat rounds: reads are confirmed, and the lease measured, by the round a quorum acked.
+  private long heartbeatRound;
+  private final TreeMap<Long, Long> roundSentAt = new TreeMap<>();
+  private boolean roundWanted;
+  private final ArrayList<PendingRead> pendingReads = new ArrayList<>();
+
+  // Runtime switches.
+  private boolean heartbeatEnabled = true;
+  private boolean electionEnabled = true;
 
   // Test-only: bugs the simulator must catch.
   private final java.util.EnumSet<KnownBug> bugs = java.util.EnumSet.noneOf(KnownBug.class);
@@ -288,8 +301,10 @@ public final class Engine {
       case LEADER -> {
         if (now >= heartbeatDeadline) {
           heartbeatDeadline = now + heartbeatNanos;
+          if (heartbeatEnabled) {
+            broadcastHeartbeats();
+          }
           for (final Progress p : progress.values()) {
-            sendHeartbeat(p);
             replicateTo(p);
           }
         }
@@ -304,7 +319,7 @@ public final class Engine {
         }
       }
       case FOLLOWER, CANDIDATE -> {
-        if (now >= electionDeadline) {
+        if (now >= electionDeadline && electionEnabled) {
           startElection(config.preVote());
         }
       }
@@ -363,8 +378,169 @@ public final class Engine {
     return new NotLeaderException(nodeId, leader, address);
   }
 
+  /**
+   * Registers a linearizable read; a {@link Command.ReadReady} or {@link Command.ReadFailed} with
+   * {@code replyTo} follows, now or later.
+   */
+  public void handleRead(final ReadPolicy policy, final Object replyTo) {
+    if (state != ServerState.LEADER) {
+      out.add(new Command.ReadFailed(replyTo, notLeader()));
+      return;
+    }
+    long needed = 0;
+    if (policy == ReadPolicy.LEASE) {
+      final String why = leaseProblem();
+      if (why != null) {
+        out.add(new Command.ReadFailed(replyTo, new LeaseExpiredException("node " + nodeId + ": " + why)));
+        return;
+      }
+    } else {
+      // A round sent after this read arrived proves we were still the leader when it arrived.
+      needed = heartbeatRound + 1;
+      roundWanted = true;
+    }
+    pendingReads.add(new PendingRead(replyTo, committed.term() == vote.term() ? committed.index() : -1, needed));
+    checkReads();
+  }
+
+  /** Why a lease read cannot be served now, or {@code null} if the lease holds. */
+  private String leaseProblem() {
+    if (!config.checkQuorum()) {
+      return "lease reads need checkQuorum=true: without it voters may elect another leader at once";
+    }
+    final long round = quorumRound();
+    if (round == heartbeatRound && isSoleVoter()) {
+      return null;
+    }
+    final Long sentAt = roundSentAt.get(round);
+    final long lease = electionMinNanos - electionMinNanos / 10;
+    if (sentAt == null || now - sentAt >= lease) {
+      return "no quorum acknowledged a heartbeat within the lease of " + lease / 1_000_000 + " ms"
+          + (sentAt == null ? "" : " (last quorum round sent " + (now - sentAt) / 1_000_000 + " ms ago)");
+    }
+    return null;
+  }
+
+  private boolean isSoleVoter() {
+    for (final Set<Long> voters : effective.membership().configs()) {
+      if (voters.size() != 1 || !voters.contains(nodeId)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The latest heartbeat round a quorum of every voter set has answered (the leader counts). */
+  private long quorumRound() {
+    long round = Long.MAX_VALUE;
+    for (final Set<Long> voters : effective.membership().configs()) {
+      final int n = voters.size();
+      if (scratch.length < n) {
+        scratch = new long[n];
+      }
+      int k = 0;
+      for (final Long id : voters) {
+        final Progress p = progress.get(id);
+        scratch[k++] = id == nodeId ? heartbeatRound : p == null ? 0 : p.ackedRound;
+      }
+      Arrays.sort(scratch, 0, n);
+      round = Math.min(round, scratch[n - (n / 2 + 1)]);
+    }
+    return round;
+  }
+
+  /** Completes the reads that are confirmed and applied. */
+  private void checkReads() {
+    if (pendingReads.isEmpty() || state != ServerState.LEADER) {
+      return;
+    }
+    final long confirmed = quorumRound();
+    roundSentAt.headMap(confirmed).clear();
+    final java.util.Iterator<PendingRead> it = pendingReads.iterator();
+    while (it.hasNext()) {
+      final PendingRead r = it.next();
+      if (r.readIndex < 0) {
+        if (committed.term() != vote.term()) {
+          continue; // the leader has not committed in its term yet: its commit index may be stale
+        }
+        r.readIndex = committed.index();
+      }
+      if (r.neededRound <= confirmed && lastApplied.index() >= r.readIndex) {
+        out.add(new Command.ReadReady(r.replyTo, LogId.of(log.termAt(r.readIndex) < 0 ? committed.term()
+            : log.termAt(r.readIndex), r.readIndex)));
+        it.remove();
+      }
+    }
+  }
+
+  /** The node is stopping: every pending read fails with a {@link ShutdownException}. */
+  public void handleShutdown() {
+    for (final PendingRead r : pendingReads) {
+      out.add(new Command.ReadFailed(r.replyTo, new ShutdownException("node " + nodeId + " is closed; read abandoned")));
+    }
+    pendingReads.clear();
+    state = ServerState.SHUTDOWN;
+  }
+
+  private void failReads() {
+    if (pendingReads.isEmpty()) {
+      return;
+    }
+    for (final PendingRead r : pendingReads) {
+      out.add(new Command.ReadFailed(r.replyTo, notLeader()));
+    }
+    pendingReads.clear();
+  }
+
+  /**
+   * Starts an election now, without a pre-vote.
+   *
+   * @throws NotAMemberException if this node is not a voter
+   */
+  public void handleTriggerElect() {
+    if (effective.isEmpty() || !effective.membership().isVoter(nodeId)) {
+      throw new NotAMemberException("node " + nodeId + " is not a voter and cannot stand for election");
+    }
+    startElection(false);
+  }
+
+  /**
+   * Sends a round of heartbeats now.
+   *
+   * @throws NotLeaderException if this node is not the leader
+   */
+  public void handleTriggerHeartbeat() {
+    if (state != ServerState.LEADER) {
+      throw notLeader();
+    }
+    broadcastHeartbeats();
+  }
+
+  /** Turns the leader's periodic heartbeats on or off. */
+  public void setHeartbeatEnabled(final boolean enabled) {
+    heartbeatEnabled = enabled;
+  }
+
+  /** Turns the election timer on or off. */
+  public void setElectionEnabled(final boolean enabled) {
+    electionEnabled = enabled;
+  }
+
+  private void broadcastHeartbeats() {
+    heartbeatRound++;
+    roundSentAt.put(heartbeatRound, now);
+    roundWanted = false;
+    for (final Progress p : progress.values()) {
+      sendHeartbeat(p);
+    }
+    checkReads();
+  }
+
   /** Ends a batch of events: the leader sends what the batch made ready. */
   public void endBatch() {
+    if (state == ServerState.LEADER && roundWanted) {
+      broadcastHeartbeats();
+    }
     if (state == ServerState.LEADER && replicationDirty) {
       replicationDirty = false;
       for (final Progress p : progress.values()) {
@@ -405,6 +581,7 @@ public final class Engine {
   public void handleApplied(final LogId applied) {
     if (applied.index() > lastApplied.index()) {
       lastApplied = applied;
+      checkReads();
     }
   }
 
@@ -544,6 +721,9 @@ public final class Engine {
       vote = leader == 0 ? new Vote(term, 0, false) : new Vote(term, leader, true);
       saveVote();
     }
+    failReads();
+    roundWanted = false;
+    roundSentAt.clear();
     final boolean voter = !effective.isEmpty() && effective.membership().isVoter(nodeId);
     state = voter ? ServerState.FOLLOWER : ServerState.LEARNER;
     leaderId = leader;
@@ -709,6 +889,10 @@ public final class Engine {
       return;
     }
     p.lastAckNanos = now;
+    if (epoch < 0 && -1 - epoch > p.ackedRound) {
+      p.ackedRound = -1 - epoch;
+      checkReads();
+    }
     if (resp.success()) {
       if (resp.matchIndex() > p.matchIndex) {
         p.matchIndex = Math.min(resp.matchIndex(), log.lastIndex());
@@ -774,7 +958,7 @@ public final class Engine {
   private void sendHeartbeat(final Progress p) {
     final long at = Math.max(p.matchIndex, log.purgedLogId().index());
     out.add(new Command.SendAppend(
-        p.nodeId, vote.term(), log.logIdAt(at), at + 1, at + 1, committed.index(), -1));
+        p.nodeId, vote.term(), log.logIdAt(at), at + 1, at + 1, committed.index(), -1 - heartbeatRound));
     p.sentCommit = committed.index();
   }
 
@@ -809,6 +993,7 @@ public final class Engine {
         && (log.termAt(candidate) == vote.term() || bugs.contains(KnownBug.COMMIT_PREVIOUS_TERM_BY_COUNTING))) {
       commitTo(log.logIdAt(candidate));
       replicationDirty = true;
+      checkReads();
     }
   }
 
@@ -879,6 +1064,19 @@ public final class Engine {
 
   private static LogId max(final LogId a, final LogId b) {
     return a.index() >= b.index() ? a : b;
+  }
+
+  /** A read waiting for its confirmation round and for the state machine to catch up. */
+  private static final class PendingRead {
+    final Object replyTo;
+    long readIndex;
+    final long neededRound;
+
+    PendingRead(final Object replyTo, final long readIndex, final long neededRound) {
+      this.replyTo = replyTo;
+      this.readIndex = readIndex;
+      this.neededRound = neededRound;
+    }
   }
 
   /** One log-writer IO and the log id the log is at once it is done ({@code null} for a vote). */

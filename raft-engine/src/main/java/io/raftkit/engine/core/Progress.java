@@ -25,6 +25,8 @@ final class Progress {
   long lastAckNanos;
   /** No appends are sent before this time, after a failure; heartbeats still are. */
   long backoffUntilNanos;
+  /** The latest heartbeat round this follower answered in the leader's term. */
+  long ackedRound;
 
   Progress(final long nodeId, final long nextIndex, final long nowNanos) {
     this.nodeId = nodeId;

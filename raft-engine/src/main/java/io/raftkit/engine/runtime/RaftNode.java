@@ -6,8 +6,11 @@ import io.raftkit.api.LogId;
 import io.raftkit.api.Membership;
 import io.raftkit.api.Raft;
 import io.raftkit.api.RaftMetrics;
+import io.raftkit.api.ReadPolicy;
+import io.raftkit.api.RuntimeConfig;
 import io.raftkit.api.ServerState;
 import io.raftkit.api.StoredMembership;
+import io.raftkit.api.Trigger;
 import io.raftkit.api.Vote;
 import io.raftkit.api.WriteResult;
 import io.raftkit.api.error.FatalStorageException;
@@ -246,6 +249,73 @@ final class RaftNode<R> implements Raft<R> {
   }
 
   @Override
+  public CompletableFuture<LogId> ensureLinearizable(final ReadPolicy policy) {
+    final CompletableFuture<LogId> f = new CompletableFuture<>();
+    if (policy == null) {
+      f.completeExceptionally(new InvalidRequestException("read policy must not be null"));
+    } else if (!enqueue(() -> {
+      if (!running) {
+        f.completeExceptionally(shutdownError("read"));
+        return;
+      }
+      engine.handleRead(policy, f);
+    })) {
+      f.completeExceptionally(shutdownError("read"));
+    }
+    return f;
+  }
+
+  @Override
+  public Trigger trigger() {
+    return new Trigger() {
+      @Override
+      public CompletableFuture<Void> elect() {
+        return call("trigger elect", engine::handleTriggerElect);
+      }
+
+      @Override
+      public CompletableFuture<Void> heartbeat() {
+        return call("trigger heartbeat", engine::handleTriggerHeartbeat);
+      }
+    };
+  }
+
+  @Override
+  public RuntimeConfig runtimeConfig() {
+    return new RuntimeConfig() {
+      @Override
+      public void heartbeat(final boolean enabled) {
+        enqueue(() -> engine.setHeartbeatEnabled(enabled));
+      }
+
+      @Override
+      public void elect(final boolean enabled) {
+        enqueue(() -> engine.setElectionEnabled(enabled));
+      }
+    };
+  }
+
+  /** Runs {@code action} on the engine thread; its exception fails the future. */
+  private CompletableFuture<Void> call(final String what, final Runnable action) {
+    final CompletableFuture<Void> f = new CompletableFuture<>();
+    if (!enqueue(() -> {
+      if (!running) {
+        f.completeExceptionally(shutdownError(what));
+        return;
+      }
+      try {
+        action.run();
+        f.complete(null);
+      } catch (final RaftException e) {
+        f.completeExceptionally(e);
+      }
+    })) {
+      f.completeExceptionally(shutdownError(what));
+    }
+    return f;
+  }
+
+  @Override
   public RaftMetrics metrics() {
     return metrics;
   }
@@ -319,10 +389,15 @@ final class RaftNode<R> implements Raft<R> {
         // Events that carry futures fail them through shutdownError when run after close.
         runQuietly(e);
       }
+      engine.handleShutdown();
       engine.drainCommands(commands);
       for (final Command c : commands) {
         if (c instanceof Command.Reply r) {
           ((CompletableFuture<?>) r.replyTo()).completeExceptionally(error);
+        } else if (c instanceof Command.ReadReady r) {
+          ((CompletableFuture<?>) r.replyTo()).completeExceptionally(error);
+        } else if (c instanceof Command.ReadFailed r) {
+          ((CompletableFuture<?>) r.replyTo()).completeExceptionally(r.error());
         }
       }
       commands.clear();
@@ -491,6 +566,14 @@ final class RaftNode<R> implements Raft<R> {
       case REPLY -> {
         final Command.Reply r = (Command.Reply) c;
         ((CompletableFuture<Object>) r.replyTo()).complete(r.response());
+      }
+      case READ_READY -> {
+        final Command.ReadReady r = (Command.ReadReady) c;
+        ((CompletableFuture<LogId>) r.replyTo()).complete(r.readIndex());
+      }
+      case READ_FAILED -> {
+        final Command.ReadFailed r = (Command.ReadFailed) c;
+        ((CompletableFuture<LogId>) r.replyTo()).completeExceptionally(r.error());
       }
       case APPLY -> {
         final LogId upTo = ((Command.Apply) c).upTo();

@@ -33,8 +33,8 @@ class CheckQuorumTest {
     // The heartbeats due at this tick still go out; no vote is saved (the term is unchanged).
     assertThat(drain(engine))
         .containsExactly(
-            new Command.SendAppend(2, 1, LogId.ZERO, 1, 1, 0, -1),
-            new Command.SendAppend(3, 1, LogId.ZERO, 1, 1, 0, -1));
+            new Command.SendAppend(2, 1, LogId.ZERO, 1, 1, 0, -2),
+            new Command.SendAppend(3, 1, LogId.ZERO, 1, 1, 0, -2));
     assertThat(engine.state()).isEqualTo(ServerState.FOLLOWER);
     assertThat(engine.leaderId()).isZero();
     assertThat(engine.vote()).isEqualTo(new Vote(1, 1, true));

@@ -194,13 +194,14 @@ class ReplicationTest {
             new Command.AppendEntries(List.of(sized(1, 4, 1)), engine.ioSeq()),
             new Command.SendAppend(3, 1, LogId.of(1, 3), 4, 5, 2, 0));
 
-    // At the heartbeat the back-off is over: heartbeat, then one probing append from the match.
+    // At the heartbeat the back-off is over: a round of heartbeats (the first, round 1, carried
+    // as epoch -2), then one probing append from the match.
     engine.tick(now + HEARTBEAT);
     assertThat(drain(engine))
         .containsExactly(
-            new Command.SendAppend(2, 1, LogId.of(1, 2), 3, 3, 2, -1),
-            new Command.SendAppend(2, 1, LogId.of(1, 2), 3, 5, 2, 1),
-            new Command.SendAppend(3, 1, LogId.of(1, 2), 3, 3, 2, -1));
+            new Command.SendAppend(2, 1, LogId.of(1, 2), 3, 3, 2, -2),
+            new Command.SendAppend(3, 1, LogId.of(1, 2), 3, 3, 2, -2),
+            new Command.SendAppend(2, 1, LogId.of(1, 2), 3, 5, 2, 1));
   }
 
   @Test
@@ -251,7 +252,7 @@ class ReplicationTest {
   }
 
   @Test
-  void shouldSendHeartbeatsAtTheHeartbeatIntervalWithTheMatchedIdAndNoEpoch() {
+  void shouldSendHeartbeatsAtTheHeartbeatIntervalWithTheMatchedIdAndTheirRound() {
     // §5.2: "Leaders send periodic heartbeats (AppendEntries RPCs that carry no log entries)".
     final Engine engine = leaderInPipeline(Engines.config());
     final long hb = engine.nextDeadlineNanos();
@@ -263,8 +264,8 @@ class ReplicationTest {
 
     assertThat(drain(engine))
         .containsExactly(
-            new Command.SendAppend(2, 1, LogId.of(1, 2), 3, 3, 2, -1),
-            new Command.SendAppend(3, 1, LogId.of(1, 2), 3, 3, 2, -1));
+            new Command.SendAppend(2, 1, LogId.of(1, 2), 3, 3, 2, -2),
+            new Command.SendAppend(3, 1, LogId.of(1, 2), 3, 3, 2, -2));
     assertThat(engine.nextDeadlineNanos()).isEqualTo(hb + HEARTBEAT);
     assertThat(engine.state()).isEqualTo(ServerState.LEADER);
   }
@@ -277,8 +278,8 @@ class ReplicationTest {
 
     assertThat(drain(engine))
         .containsExactly(
-            new Command.SendAppend(2, 2, LogId.ZERO, 1, 1, 0, -1),
-            new Command.SendAppend(3, 2, LogId.ZERO, 1, 1, 0, -1));
+            new Command.SendAppend(2, 2, LogId.ZERO, 1, 1, 0, -2),
+            new Command.SendAppend(3, 2, LogId.ZERO, 1, 1, 0, -2));
   }
 
   @Test

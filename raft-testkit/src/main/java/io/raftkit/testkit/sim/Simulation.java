@@ -606,6 +606,9 @@ public final class Simulation {
           }
         }
         case APPLY -> apply(((Command.Apply) c).upTo());
+        case READ_READY, READ_FAILED -> {
+          // the simulated clients read through the log; no read is registered
+        }
       }
     }
 
