@@ -105,6 +105,38 @@ public interface Raft<R> extends AutoCloseable {
   CompletableFuture<RaftMetrics> awaitMetrics(Predicate<RaftMetrics> condition, Duration timeout);
 
   /**
+   * Calls {@code listener} with every new metrics snapshot, on the node's engine thread: it must be
+   * quick and must not block. The first call is with the current metrics.
+   *
+   * @return closing it stops the calls
+   */
+  AutoCloseable subscribe(java.util.function.Consumer<RaftMetrics> listener);
+
+  /** Waits until this node knows a leader (itself included). See {@link #awaitMetrics}. */
+  default CompletableFuture<RaftMetrics> awaitLeader(final Duration timeout) {
+    return awaitMetrics(m -> m.currentLeader() != 0, timeout);
+  }
+
+  /** Waits until this node's state machine has applied {@code index}. See {@link #awaitMetrics}. */
+  default CompletableFuture<RaftMetrics> awaitApplied(final long index, final Duration timeout) {
+    return awaitMetrics(m -> m.lastApplied().index() >= index, timeout);
+  }
+
+  /** Waits until this node is in {@code state}. See {@link #awaitMetrics}. */
+  default CompletableFuture<RaftMetrics> awaitState(final ServerState state, final Duration timeout) {
+    return awaitMetrics(m -> m.state() == state, timeout);
+  }
+
+  /**
+   * Waits until this node's effective membership satisfies {@code condition}. See {@link
+   * #awaitMetrics}.
+   */
+  default CompletableFuture<RaftMetrics> awaitMembership(
+      final Predicate<Membership> condition, final Duration timeout) {
+    return awaitMetrics(m -> !m.membership().isEmpty() && condition.test(m.membership().membership()), timeout);
+  }
+
+  /**
    * Stops the node: fails every pending write and request with {@link
    * io.raftkit.api.error.ShutdownException}, stops its threads, closes the transport and the
    * storage. Idempotent. What was synced to storage stays.

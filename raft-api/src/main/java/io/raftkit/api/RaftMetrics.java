@@ -16,9 +16,12 @@ import java.util.Objects;
  * @param flushedLogId the last entry known durable in its log
  * @param committed the last entry it knows committed
  * @param lastApplied the last entry its state machine applied
+ * @param purged the last entry purged from its log ({@link LogId#ZERO} if none)
  * @param membership its effective membership (the latest in its log)
  * @param replication on a leader: the highest index known replicated on each other member; empty
  *     otherwise
+ * @param quorumAckNanos on a leader, when (in {@link System#nanoTime()} terms) the latest heartbeat
+ *     round acknowledged by a quorum was sent; {@code 0} if none yet or not a leader
  * @param fatalError why the node stopped, if a fatal error stopped it; else {@code null}
  */
 public record RaftMetrics(
@@ -31,8 +34,10 @@ public record RaftMetrics(
     LogId flushedLogId,
     LogId committed,
     LogId lastApplied,
+    LogId purged,
     StoredMembership membership,
     Map<Long, Long> replication,
+    long quorumAckNanos,
     String fatalError) {
 
   /** Validates and copies the fields. */
@@ -43,6 +48,7 @@ public record RaftMetrics(
     Objects.requireNonNull(flushedLogId, "flushedLogId");
     Objects.requireNonNull(committed, "committed");
     Objects.requireNonNull(lastApplied, "lastApplied");
+    Objects.requireNonNull(purged, "purged");
     Objects.requireNonNull(membership, "membership");
     replication = Map.copyOf(replication);
   }
@@ -50,6 +56,30 @@ public record RaftMetrics(
   /** Whether this node is the leader. */
   public boolean isLeader() {
     return state == ServerState.LEADER;
+  }
+
+  /** Whether a joint-consensus membership change is in progress. */
+  public boolean isJoint() {
+    return !membership.isEmpty() && membership.membership().isJoint();
+  }
+
+  /**
+   * On a leader, how many entries {@code nodeId} lacks: the leader's last index minus the
+   * follower's matched index.
+   *
+   * @return the lag, or -1 if this is not a leader or {@code nodeId} is not replicated to
+   */
+  public long lag(final long nodeId) {
+    final Long matched = replication.get(nodeId);
+    return matched == null ? -1 : Math.max(0, lastLogId.index() - matched);
+  }
+
+  /**
+   * On a leader, how long ago the latest heartbeat round that a quorum acknowledged was sent,
+   * measured now; -1 if none was or this is not a leader. Grows while a leader is cut off.
+   */
+  public long millisSinceQuorumAck() {
+    return quorumAckNanos == 0 ? -1 : (System.nanoTime() - quorumAckNanos) / 1_000_000;
   }
 
   @Override
@@ -70,6 +100,7 @@ public record RaftMetrics(
         + committed
         + " applied="
         + lastApplied
+        + (purged.index() == 0 ? "" : " purged=" + purged)
         + (fatalError == null ? "" : " fatal=" + fatalError)
         + "}";
   }

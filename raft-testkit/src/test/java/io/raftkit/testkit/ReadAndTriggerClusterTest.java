@@ -111,6 +111,33 @@ class ReadAndTriggerClusterTest {
     }
   }
 
+  @Test
+  void shouldReportLagQuorumAckAndChangesToSubscribers() throws Exception {
+    try (TestCluster cluster = MemoryClusters.of(3).start()) {
+      cluster.initialize();
+      final Raft<Long> leader = cluster.awaitLeader(TIMEOUT);
+      final java.util.concurrent.CopyOnWriteArrayList<RaftMetrics> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+      try (AutoCloseable subscription = leader.subscribe(seen::add)) {
+        final long index = leader.write(new byte[] {1}).get(30, TimeUnit.SECONDS).logId().index();
+        leader.awaitApplied(index, TIMEOUT).get(30, TimeUnit.SECONDS);
+        final RaftMetrics m = leader.awaitMetrics(x -> x.quorumAckNanos() != 0
+            && x.replication().values().stream().allMatch(v -> v >= index), TIMEOUT).get(30, TimeUnit.SECONDS);
+        for (final long id : cluster.nodeIds()) {
+          if (id != leader.nodeId()) {
+            assertThat(m.lag(id)).as("lag of node %d", id).isZero();
+          }
+        }
+        assertThat(m.millisSinceQuorumAck()).isBetween(0L, 60_000L);
+        assertThat(m.isJoint()).isFalse();
+        assertThat(seen).as("snapshots pushed to the subscriber").isNotEmpty();
+        assertThat(seen).anyMatch(x -> x.lastApplied().index() >= index);
+      }
+      final long follower = leader.nodeId() % 3 + 1;
+      assertThat(cluster.node(follower).metrics().lag(leader.nodeId())).isEqualTo(-1);
+      assertThat(cluster.node(follower).metrics().millisSinceQuorumAck()).isEqualTo(-1);
+    }
+  }
+
   private static Throwable failureOf(final CompletableFuture<?> f) throws Exception {
     try {
       f.get(30, TimeUnit.SECONDS);

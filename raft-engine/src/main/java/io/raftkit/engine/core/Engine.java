@@ -252,6 +252,23 @@ public final class Engine {
     return lastApplied;
   }
 
+  /** The last purged log id. */
+  public LogId purgedLogId() {
+    return log.purgedLogId();
+  }
+
+  /**
+   * On a leader, when the latest heartbeat round acknowledged by a quorum was sent (in the
+   * caller's nanoseconds); 0 if none yet or not a leader.
+   */
+  public long quorumAckNanos() {
+    if (state != ServerState.LEADER) {
+      return 0;
+    }
+    final Long sent = roundSentAt.get(quorumRound());
+    return sent == null ? 0 : sent;
+  }
+
   /** The effective (latest) membership. */
   public StoredMembership effectiveMembership() {
     return effective;
@@ -529,6 +546,8 @@ public final class Engine {
   private void broadcastHeartbeats() {
     heartbeatRound++;
     roundSentAt.put(heartbeatRound, now);
+    // Rounds below the one a quorum answered will never be needed again.
+    roundSentAt.headMap(quorumRound()).clear();
     roundWanted = false;
     for (final Progress p : progress.values()) {
       sendHeartbeat(p);

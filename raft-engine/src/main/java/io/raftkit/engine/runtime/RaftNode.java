@@ -114,6 +114,8 @@ final class RaftNode<R> implements Raft<R> {
   private volatile Throwable fatal;
   private volatile RaftMetrics metrics;
   private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
+  private final java.util.concurrent.CopyOnWriteArrayList<java.util.function.Consumer<RaftMetrics>> listeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private RaftNode(final RaftSetup<R> setup, final RaftStorage storage, final Engine engine, final LogId applied) {
     this.nodeId = setup.nodeId();
@@ -795,19 +797,40 @@ final class RaftNode<R> implements Raft<R> {
         && prev.flushedLogId().equals(engine.flushedLogId())
         && prev.committed().equals(engine.committed())
         && prev.lastApplied().equals(engine.lastApplied())
+        && prev.purged().equals(engine.purgedLogId())
+        && prev.quorumAckNanos() == engine.quorumAckNanos()
         && prev.membership() == engine.effectiveMembership()
         && prev.replication().equals(engine.replication())) {
       return;
     }
     final RaftMetrics m = new RaftMetrics(nodeId, state, engine.vote().term(), engine.vote(), engine.leaderId(),
-        engine.lastLogId(), engine.flushedLogId(), engine.committed(), engine.lastApplied(),
-        engine.effectiveMembership(), engine.replication(), f == null ? null : f.toString());
+        engine.lastLogId(), engine.flushedLogId(), engine.committed(), engine.lastApplied(), engine.purgedLogId(),
+        engine.effectiveMembership(), engine.replication(), engine.quorumAckNanos(), f == null ? null : f.toString());
     metrics = m;
     for (final Waiter w : waiters) {
       if (w.test(m)) {
         waiters.remove(w);
       }
     }
+    for (final java.util.function.Consumer<RaftMetrics> l : listeners) {
+      try {
+        l.accept(m);
+      } catch (final RuntimeException e) {
+        LOG.warn("[node {}] a metrics listener threw; it is removed", nodeId, e);
+        listeners.remove(l);
+      }
+    }
+  }
+
+  @Override
+  public AutoCloseable subscribe(final java.util.function.Consumer<RaftMetrics> listener) {
+    java.util.Objects.requireNonNull(listener, "listener");
+    // Registered on the engine thread, so it sees every snapshot from the current one on.
+    enqueue(() -> {
+      listeners.add(listener);
+      listener.accept(metrics);
+    });
+    return () -> listeners.remove(listener);
   }
 
   private static void joinUninterruptibly(final Thread t) {
