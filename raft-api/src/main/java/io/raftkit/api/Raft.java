@@ -85,6 +85,32 @@ public interface Raft<R> extends AutoCloseable {
    */
   CompletableFuture<LogId> ensureLinearizable(ReadPolicy policy);
 
+  /**
+   * Changes the membership (a leader only). A change of the voter set goes through joint
+   * consensus: C(old,new) commits, then the leader appends C(new); this completes when C(new) is
+   * committed. A leader that removes itself keeps leading until then, and then steps down.
+   *
+   * @param change what to change
+   * @param retain whether removed voters stay as learners
+   * @return the log id of the final membership entry; fails with {@link
+   *     io.raftkit.api.error.NotLeaderException} on a non-leader, with {@link
+   *     io.raftkit.api.error.InvalidRequestException} naming the problem if another change is in
+   *     progress, the leader has not yet committed an entry of its term, or the change is invalid
+   *     (it would leave no voter, names a node that is not a member, ...)
+   */
+  CompletableFuture<LogId> changeMembership(ChangeMembers change, boolean retain);
+
+  /**
+   * Adds a learner (a leader only).
+   *
+   * @param nodeId the new node
+   * @param address its address
+   * @param blocking whether to complete only once the learner has caught up (its lag at most
+   *     {@link Config#maxEntriesPerAppend()} entries)
+   * @return the log id of the membership entry that added it
+   */
+  CompletableFuture<LogId> addLearner(long nodeId, String address, boolean blocking);
+
   /** Actions taken on request: start an election, send heartbeats. */
   Trigger trigger();
 

@@ -328,8 +328,22 @@ public final class TestCluster implements AutoCloseable {
    * @throws IllegalStateException if node 1 is not running, or initialization fails or times out
    */
   public void initialize() {
-    final Raft<Long> first = node(1);
-    await(first.initialize(Membership.ofVoters(addresses())), STEP_TIMEOUT, "initialize node 1");
+    initialize(nodeIds());
+  }
+
+  /**
+   * Forms the cluster with only {@code voterIds} as voters (through the smallest of them); the
+   * other nodes run uninitialized until a membership change adds them.
+   *
+   * @param voterIds the initial voters
+   */
+  public void initialize(final java.util.Collection<Long> voterIds) {
+    final Map<Long, String> voters = new TreeMap<>();
+    for (final Long id : voterIds) {
+      voters.put(id, address(id));
+    }
+    final long first = ((TreeMap<Long, String>) voters).firstKey();
+    await(node(first).initialize(Membership.ofVoters(voters)), STEP_TIMEOUT, "initialize node " + first);
   }
 
   /**

@@ -42,7 +42,11 @@ public sealed interface Command {
     /** {@link ReadReady}. */
     READ_READY,
     /** {@link ReadFailed}. */
-    READ_FAILED
+    READ_FAILED,
+    /** {@link Complete}. */
+    COMPLETE,
+    /** {@link Fail}. */
+    FAIL
   }
 
   /** Which command this is. */
@@ -200,6 +204,32 @@ public sealed interface Command {
     @Override
     public Kind kind() {
       return Kind.READ_FAILED;
+    }
+  }
+
+  /**
+   * Completes a local request (such as a membership change) with a value.
+   *
+   * @param replyTo the token the request came with
+   * @param value the result
+   */
+  record Complete(Object replyTo, Object value) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.COMPLETE;
+    }
+  }
+
+  /**
+   * Fails a local request.
+   *
+   * @param replyTo the token the request came with
+   * @param error why
+   */
+  record Fail(Object replyTo, RaftException error) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.FAIL;
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.raftkit.engine.core;
 
+import io.raftkit.api.ChangeMembers;
 import io.raftkit.api.Config;
 import io.raftkit.api.Entry;
 import io.raftkit.api.EntryKind;
@@ -10,6 +11,7 @@ import io.raftkit.api.ServerState;
 import io.raftkit.api.StoredMembership;
 import io.raftkit.api.Vote;
 import io.raftkit.api.error.AlreadyInitializedException;
+import io.raftkit.api.error.InvalidRequestException;
 import io.raftkit.api.error.LeaseExpiredException;
 import io.raftkit.api.error.NotAMemberException;
 import io.raftkit.api.error.NotLeaderException;
@@ -102,6 +104,9 @@ public final class Engine {
   private final TreeMap<Long, Long> roundSentAt = new TreeMap<>();
   private boolean roundWanted;
   private final ArrayList<PendingRead> pendingReads = new ArrayList<>();
+
+  // A membership change in progress on this leader.
+  private PendingChange pendingChange;
 
   // Runtime switches.
   private boolean heartbeatEnabled = true;
@@ -490,6 +495,83 @@ public final class Engine {
     }
   }
 
+  /**
+   * Starts a membership change (a leader only). A voter change appends C(old,new); once it commits
+   * the leader appends C(new), and a {@link Command.Complete} with C(new)'s log id follows when
+   * that commits. A learner change is one entry.
+   *
+   * @throws NotLeaderException on a non-leader
+   * @throws InvalidRequestException if a change is in progress, the leader has not committed in
+   *     its term yet, or the change is invalid
+   */
+  public void handleChangeMembership(final ChangeMembers change, final boolean retain, final Object replyTo) {
+    if (state != ServerState.LEADER) {
+      throw notLeader();
+    }
+    if (committed.term() != vote.term()) {
+      // The single-server-change bug (Ongaro, raft-dev 2015): a configuration entry appended
+      // before an entry of the current term commits can be lost together with a concurrent one.
+      throw new InvalidRequestException("node " + nodeId + " has not yet committed an entry of its term "
+          + vote.term() + "; retry the membership change shortly");
+    }
+    if (pendingChange != null || effective.membership().isJoint() || effective.logId().index() > committed.index()) {
+      throw new InvalidRequestException("a membership change is in progress: effective=" + effective.membership()
+          + " at " + effective.logId() + ", committed=" + committed);
+    }
+    final Membership current = effective.membership();
+    final Membership target;
+    try {
+      target = change.apply(current, retain);
+    } catch (final IllegalArgumentException e) {
+      throw new InvalidRequestException("membership change " + change + " refused: " + e.getMessage());
+    }
+    final LogId id = LogId.of(vote.term(), log.lastIndex() + 1);
+    if (target.configs().get(0).equals(current.configs().get(0))) {
+      appendLocal(Entry.membership(id, target));
+      pendingChange = new PendingChange(replyTo, target, id.index());
+    } else {
+      final java.util.TreeMap<Long, String> union = new java.util.TreeMap<>(current.nodes());
+      union.putAll(target.nodes());
+      final Membership joint = new Membership(List.of(current.configs().get(0), target.configs().get(0)), union);
+      appendLocal(Entry.membership(id, joint));
+      pendingChange = new PendingChange(replyTo, target, -1);
+    }
+    replicationDirty = true;
+    advanceCommit();
+  }
+
+  /**
+   * Moves a membership change on after a commit: a committed joint config is followed by C(new);
+   * a committed final config completes the change, and a leader that is no longer a voter steps
+   * down. A leader that inherits a committed joint config finishes it too.
+   */
+  private void advanceMembershipChange() {
+    if (state != ServerState.LEADER || effective.logId().index() > committed.index()) {
+      return;
+    }
+    final Membership m = effective.membership();
+    if (m.isJoint()) {
+      final Membership target = pendingChange != null && pendingChange.target != null
+          ? pendingChange.target
+          : new Membership(List.of(m.configs().get(1)), m.nodes());
+      final LogId id = LogId.of(vote.term(), log.lastIndex() + 1);
+      appendLocal(Entry.membership(id, target));
+      if (pendingChange != null) {
+        pendingChange.finalIndex = id.index();
+      }
+      replicationDirty = true;
+      return;
+    }
+    if (pendingChange != null && pendingChange.finalIndex > 0 && pendingChange.finalIndex <= committed.index()) {
+      out.add(new Command.Complete(pendingChange.replyTo, log.logIdAt(pendingChange.finalIndex)));
+      pendingChange = null;
+    }
+    if (!m.isVoter(nodeId)) {
+      LOG.info("[node {}] is not a voter of the committed membership {}; steps down", nodeId, m);
+      becomeFollower(vote.term(), 0);
+    }
+  }
+
   /** The node is stopping: every pending read fails with a {@link ShutdownException}. */
   public void handleShutdown() {
     for (final PendingRead r : pendingReads) {
@@ -729,6 +811,7 @@ public final class Engine {
     appendLocal(Entry.blank(LogId.of(vote.term(), next)));
     heartbeatDeadline = now + heartbeatNanos;
     quorumCheckDeadline = config.checkQuorum() ? now + electionMaxNanos : Long.MAX_VALUE;
+    pendingChange = null;
     advanceCommit();
     for (final Progress p : progress.values()) {
       replicateTo(p);
@@ -741,6 +824,11 @@ public final class Engine {
       saveVote();
     }
     failReads();
+    if (pendingChange != null) {
+      // The entries may still commit under the next leader: look at the membership to know.
+      out.add(new Command.Fail(pendingChange.replyTo, notLeader()));
+      pendingChange = null;
+    }
     roundWanted = false;
     roundSentAt.clear();
     final boolean voter = !effective.isEmpty() && effective.membership().isVoter(nodeId);
@@ -1019,6 +1107,7 @@ public final class Engine {
   private void commitTo(final LogId id) {
     committed = id;
     maybeApply();
+    advanceMembershipChange();
   }
 
   /**
@@ -1071,6 +1160,16 @@ public final class Engine {
     }
     effective = latest;
     LOG.info("[node {}] effective membership is now {} at {}", nodeId, latest.membership(), latest.logId());
+    if (state == ServerState.LEADER && !effective.isEmpty()) {
+      // Replicate to every member, and only to members: a removed node stops receiving the log.
+      progress.keySet().retainAll(effective.membership().nodes().keySet());
+      for (final Long member : effective.membership().nodes().keySet()) {
+        if (member != nodeId && !progress.containsKey(member)) {
+          // Start at the entry that adds it: the first append brings it its membership.
+          progress.put(member, new Progress(member, Math.max(1, log.lastIndex()), now));
+        }
+      }
+    }
     if (state == ServerState.FOLLOWER || state == ServerState.LEARNER) {
       final boolean voter = !effective.isEmpty() && effective.membership().isVoter(nodeId);
       final ServerState next = voter ? ServerState.FOLLOWER : ServerState.LEARNER;
@@ -1083,6 +1182,19 @@ public final class Engine {
 
   private static LogId max(final LogId a, final LogId b) {
     return a.index() >= b.index() ? a : b;
+  }
+
+  /** A membership change waiting for its final entry to commit. */
+  private static final class PendingChange {
+    final Object replyTo;
+    final Membership target;
+    long finalIndex;
+
+    PendingChange(final Object replyTo, final Membership target, final long finalIndex) {
+      this.replyTo = replyTo;
+      this.target = target;
+      this.finalIndex = finalIndex;
+    }
   }
 
   /** A read waiting for its confirmation round and for the state machine to catch up. */

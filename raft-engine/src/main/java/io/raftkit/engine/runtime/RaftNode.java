@@ -1,5 +1,6 @@
 package io.raftkit.engine.runtime;
 
+import io.raftkit.api.ChangeMembers;
 import io.raftkit.api.Config;
 import io.raftkit.api.Entry;
 import io.raftkit.api.LogId;
@@ -268,6 +269,54 @@ final class RaftNode<R> implements Raft<R> {
   }
 
   @Override
+  public CompletableFuture<LogId> changeMembership(final ChangeMembers change, final boolean retain) {
+    final CompletableFuture<LogId> f = new CompletableFuture<>();
+    if (change == null) {
+      f.completeExceptionally(new InvalidRequestException("change must not be null"));
+      return f;
+    }
+    if (!enqueue(() -> {
+      if (!running) {
+        f.completeExceptionally(shutdownError("changeMembership"));
+        return;
+      }
+      try {
+        engine.handleChangeMembership(change, retain, f);
+      } catch (final RaftException e) {
+        f.completeExceptionally(e);
+      }
+    })) {
+      f.completeExceptionally(shutdownError("changeMembership"));
+    }
+    return f;
+  }
+
+  @Override
+  public CompletableFuture<LogId> addLearner(final long learnerId, final String address, final boolean blocking) {
+    final CompletableFuture<LogId> added;
+    try {
+      added = changeMembership(new ChangeMembers.AddNodes(java.util.Map.of(learnerId, address)), true);
+    } catch (final IllegalArgumentException | NullPointerException e) {
+      return CompletableFuture.failedFuture(new InvalidRequestException("addLearner " + learnerId + ": " + e));
+    }
+    if (!blocking) {
+      return added;
+    }
+    // Caught up: the leader sees the learner at most one append batch behind.
+    return added.thenCompose(id -> awaitMetrics(
+        m -> m.state() == io.raftkit.api.ServerState.SHUTDOWN
+            || !m.isLeader()
+            || (m.lag(learnerId) >= 0 && m.lag(learnerId) <= config.maxEntriesPerAppend()),
+        Duration.ofDays(365))
+        .thenApply(m -> {
+          if (!m.isLeader()) {
+            throw new NotLeaderException(nodeId, m.currentLeader(), null);
+          }
+          return id;
+        }));
+  }
+
+  @Override
   public Trigger trigger() {
     return new Trigger() {
       @Override
@@ -331,7 +380,12 @@ final class RaftNode<R> implements Raft<R> {
       return w.future;
     }
     if (closed.get()) {
-      w.future.completeExceptionally(shutdownError("awaitMetrics"));
+      // Closing publishes final metrics (state SHUTDOWN) before it ends: judge those.
+      stopped.whenComplete((v, e) -> {
+        if (!w.test(metrics)) {
+          w.future.completeExceptionally(shutdownError("awaitMetrics"));
+        }
+      });
       return w.future;
     }
     waiters.add(w);
@@ -400,6 +454,10 @@ final class RaftNode<R> implements Raft<R> {
           ((CompletableFuture<?>) r.replyTo()).completeExceptionally(error);
         } else if (c instanceof Command.ReadFailed r) {
           ((CompletableFuture<?>) r.replyTo()).completeExceptionally(r.error());
+        } else if (c instanceof Command.Fail r) {
+          ((CompletableFuture<?>) r.replyTo()).completeExceptionally(r.error());
+        } else if (c instanceof Command.Complete r) {
+          completeWith(r.replyTo(), r.value());
         }
       }
       commands.clear();
@@ -577,6 +635,14 @@ final class RaftNode<R> implements Raft<R> {
         final Command.ReadFailed r = (Command.ReadFailed) c;
         ((CompletableFuture<LogId>) r.replyTo()).completeExceptionally(r.error());
       }
+      case COMPLETE -> {
+        final Command.Complete r = (Command.Complete) c;
+        completeWith(r.replyTo(), r.value());
+      }
+      case FAIL -> {
+        final Command.Fail r = (Command.Fail) c;
+        ((CompletableFuture<Object>) r.replyTo()).completeExceptionally(r.error());
+      }
       case APPLY -> {
         final LogId upTo = ((Command.Apply) c).upTo();
         final List<PendingWrite<R>> writes = new ArrayList<>();
@@ -633,6 +699,11 @@ final class RaftNode<R> implements Raft<R> {
     while (!pendingWrites.isEmpty() && pendingWrites.peekLast().logId.index() >= fromIndex) {
       orphanedWrites.add(pendingWrites.pollLast());
     }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void completeWith(final Object future, final Object value) {
+    ((CompletableFuture<Object>) future).complete(value);
   }
 
   private String addressOf(final long target) {

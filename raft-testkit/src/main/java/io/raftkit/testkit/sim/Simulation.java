@@ -606,7 +606,7 @@ public final class Simulation {
           }
         }
         case APPLY -> apply(((Command.Apply) c).upTo());
-        case READ_READY, READ_FAILED -> {
+        case READ_READY, READ_FAILED, COMPLETE, FAIL -> {
           // the simulated clients read through the log; no read is registered
         }
       }
