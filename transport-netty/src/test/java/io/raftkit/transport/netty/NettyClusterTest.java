@@ -7,6 +7,7 @@ import io.raftkit.api.WriteResult;
 import io.raftkit.api.error.NotLeaderException;
 import io.raftkit.storage.memory.MemoryStores;
 import io.raftkit.testkit.TestCluster;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -16,8 +17,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** A real 3-node cluster (engine, memory storage) talking over the netty transport on loopback. */
+/**
+ * A real 3-node cluster (engine; memory, file or rocksdb storage) talking over the netty transport
+ * on loopback.
+ */
 class NettyClusterTest {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
@@ -32,23 +37,45 @@ class NettyClusterTest {
             .afterClose(c -> c.storeNames().forEach(MemoryStores::drop))
             .build()
             .start()) {
-      assertThat(cluster.address(1)).startsWith("127.0.0.1:");
-      cluster.initialize();
-      final Raft<Long> first = cluster.awaitLeader(TIMEOUT);
-
-      final long lastBefore = writePipelined(cluster, 5_000, 0);
-      cluster.awaitApplied(lastBefore, TIMEOUT);
-      assertConverged(cluster, 5_000);
-
-      cluster.stop(first.nodeId());
-      final Raft<Long> second = cluster.awaitLeader(TIMEOUT);
-      assertThat(second.nodeId()).isNotEqualTo(first.nodeId());
-      final long lastAfter = writePipelined(cluster, 500, 5_000);
-
-      cluster.start(first.nodeId());
-      cluster.awaitApplied(lastAfter, TIMEOUT);
-      assertConverged(cluster, 5_500);
+      electWriteAndFailOver(cluster);
     }
+  }
+
+  @Test
+  void shouldElectTakeFiveThousandWritesAndFailOverWithFileStorage(@TempDir final Path root) throws Exception {
+    try (TestCluster cluster =
+        TestCluster.builder().size(3).transport(NettyTransportProvider.NAME).storage("file").dataRoot(root).build()
+            .start()) {
+      electWriteAndFailOver(cluster);
+    }
+  }
+
+  @Test
+  void shouldElectTakeFiveThousandWritesAndFailOverWithRocksDbStorage(@TempDir final Path root) throws Exception {
+    try (TestCluster cluster =
+        TestCluster.builder().size(3).transport(NettyTransportProvider.NAME).storage("rocksdb").dataRoot(root)
+            .build().start()) {
+      electWriteAndFailOver(cluster);
+    }
+  }
+
+  private static void electWriteAndFailOver(final TestCluster cluster) throws Exception {
+    assertThat(cluster.address(1)).startsWith("127.0.0.1:");
+    cluster.initialize();
+    final Raft<Long> first = cluster.awaitLeader(TIMEOUT);
+
+    final long lastBefore = writePipelined(cluster, 5_000, 0);
+    cluster.awaitApplied(lastBefore, TIMEOUT);
+    assertConverged(cluster, 5_000);
+
+    cluster.stop(first.nodeId());
+    final Raft<Long> second = cluster.awaitLeader(TIMEOUT);
+    assertThat(second.nodeId()).isNotEqualTo(first.nodeId());
+    final long lastAfter = writePipelined(cluster, 500, 5_000);
+
+    cluster.start(first.nodeId());
+    cluster.awaitApplied(lastAfter, TIMEOUT);
+    assertConverged(cluster, 5_500);
   }
 
   /**
