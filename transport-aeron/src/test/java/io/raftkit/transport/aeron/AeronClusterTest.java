@@ -50,6 +50,15 @@ class AeronClusterTest {
     }
   }
 
+  @Test
+  void shouldElectTakeFiveThousandWritesAndFailOverWithRocksDbStorage(@TempDir final Path root) throws Exception {
+    try (TestCluster cluster =
+        TestCluster.builder().size(3).transport(AeronTransportProvider.NAME).storage("rocksdb").dataRoot(root).build()
+            .start()) {
+      electWriteAndFailOver(cluster);
+    }
+  }
+
   private static void electWriteAndFailOver(final TestCluster cluster) throws Exception {
     assertThat(cluster.address(1)).startsWith("127.0.0.1:");
     cluster.initialize();
