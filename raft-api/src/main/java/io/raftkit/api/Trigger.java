@@ -20,4 +20,19 @@ public interface Trigger {
    *     io.raftkit.api.error.NotLeaderException} on a non-leader
    */
   CompletableFuture<Void> heartbeat();
+
+  /**
+   * Hands leadership over to {@code targetId} (thesis §3.10): this leader stops taking writes
+   * (they fail with {@link io.raftkit.api.error.NotLeaderException} naming the target), brings the
+   * target up to date, and tells it to campaign at once; the target wins without waiting for an
+   * election timeout, since voters let a transfer through their leader lease.
+   *
+   * @return completes when this node sees {@code targetId} lead; fails with {@link
+   *     io.raftkit.api.error.LeadershipTransferException} if that does not happen within twice the
+   *     maximum election timeout (a lagging or dead target; this node then takes writes again),
+   *     with {@link io.raftkit.api.error.NotLeaderException} on a non-leader, with {@link
+   *     io.raftkit.api.error.InvalidRequestException} if the target is not a voter or another
+   *     transfer is in progress
+   */
+  CompletableFuture<Void> transferLeader(long targetId);
 }

@@ -10,6 +10,8 @@ import io.raftkit.api.message.AppendRequest;
 import io.raftkit.api.message.AppendResponse;
 import io.raftkit.api.message.RaftRequest;
 import io.raftkit.api.message.RaftResponse;
+import io.raftkit.api.message.TimeoutNowRequest;
+import io.raftkit.api.message.TimeoutNowResponse;
 import io.raftkit.api.message.VoteRequest;
 import io.raftkit.api.message.VoteResponse;
 import io.raftkit.wire.proto.Frame;
@@ -166,7 +168,13 @@ public final class WireCodec {
                 .setTerm(v.term())
                 .setCandidateId(v.candidateId())
                 .setLastLogId(logId(v.lastLogId()))
-                .setPreVote(v.preVote()));
+                .setPreVote(v.preVote())
+                .setLeadershipTransfer(v.leadershipTransfer()));
+      }
+      case TIMEOUT_NOW -> {
+        final TimeoutNowRequest t = (TimeoutNowRequest) request;
+        b.setTimeoutNowRequest(
+            io.raftkit.wire.proto.TimeoutNowRequest.newBuilder().setTerm(t.term()).setLeaderId(t.leaderId()));
       }
       case APPEND -> {
         final AppendRequest a = (AppendRequest) request;
@@ -212,6 +220,11 @@ public final class WireCodec {
                 .setMatchIndex(a.matchIndex())
                 .setConflictIndex(a.conflictIndex()));
       }
+      case TIMEOUT_NOW -> {
+        final TimeoutNowResponse t = (TimeoutNowResponse) response;
+        b.setTimeoutNowResponse(
+            io.raftkit.wire.proto.TimeoutNowResponse.newBuilder().setTerm(t.term()).setAccepted(t.accepted()));
+      }
     }
   }
 
@@ -243,7 +256,8 @@ public final class WireCodec {
           final io.raftkit.wire.proto.VoteRequest v = f.getVoteRequest();
           return new WireFrame.Request(
               correlationId,
-              new VoteRequest(nonNegative("term", v.getTerm()), v.getCandidateId(), logId(v.getLastLogId()), v.getPreVote()));
+              new VoteRequest(nonNegative("term", v.getTerm()), v.getCandidateId(), logId(v.getLastLogId()),
+                  v.getPreVote(), v.getLeadershipTransfer()));
         }
         case VOTE_RESPONSE -> {
           final io.raftkit.wire.proto.VoteResponse v = f.getVoteResponse();
@@ -263,10 +277,16 @@ public final class WireCodec {
                   nonNegative("matchIndex", a.getMatchIndex()),
                   nonNegative("conflictIndex", a.getConflictIndex())));
         }
+        case TIMEOUT_NOW_REQUEST -> {
+          final io.raftkit.wire.proto.TimeoutNowRequest t = f.getTimeoutNowRequest();
+          return new WireFrame.Request(correlationId, new TimeoutNowRequest(nonNegative("term", t.getTerm()), t.getLeaderId()));
+        }
+        case TIMEOUT_NOW_RESPONSE -> {
+          final io.raftkit.wire.proto.TimeoutNowResponse t = f.getTimeoutNowResponse();
+          return new WireFrame.Response(correlationId, new TimeoutNowResponse(nonNegative("term", t.getTerm()), t.getAccepted()));
+        }
         case INSTALL_SNAPSHOT_CHUNK,
             INSTALL_SNAPSHOT_RESPONSE,
-            TIMEOUT_NOW_REQUEST,
-            TIMEOUT_NOW_RESPONSE,
             READ_INDEX_REQUEST,
             READ_INDEX_RESPONSE -> {
           return new WireFrame.Unsupported(correlationId, f.getBodyCase().getNumber());

@@ -150,12 +150,18 @@ class WireCodecTest {
   }
 
   @Test
+  void shouldRoundTripTimeoutNowAndTheTransferFlagOfAVote() throws IOException {
+    final WireFrame request = new WireFrame.Request(5, new io.raftkit.api.message.TimeoutNowRequest(3, 1));
+    final WireFrame response = new WireFrame.Response(5, new io.raftkit.api.message.TimeoutNowResponse(3, true));
+    final WireFrame transferVote = new WireFrame.Request(6, new VoteRequest(4, 2, LogId.of(3, 9), false, true));
+
+    assertThat(WireCodec.decode(WireCodec.encodeToArray(request))).isEqualTo(request);
+    assertThat(WireCodec.decode(WireCodec.encodeToArray(response))).isEqualTo(response);
+    assertThat(WireCodec.decode(WireCodec.encodeToArray(transferVote))).isEqualTo(transferVote);
+  }
+
+  @Test
   void shouldDecodeSchemaRpcsWithoutApiTypeAsUnsupported() throws IOException {
-    final Frame timeoutNow =
-        Frame.newBuilder()
-            .setCorrelationId(5)
-            .setTimeoutNowRequest(io.raftkit.wire.proto.TimeoutNowRequest.newBuilder().setTerm(3).setLeaderId(1))
-            .build();
     final Frame chunk =
         Frame.newBuilder()
             .setCorrelationId(6)
@@ -163,7 +169,6 @@ class WireCodecTest {
                 io.raftkit.wire.proto.InstallSnapshotChunk.newBuilder().setData(ByteString.copyFromUtf8("abc")))
             .build();
 
-    assertThat(WireCodec.decode(timeoutNow.toByteArray())).isEqualTo(new WireFrame.Unsupported(5, 16));
     assertThat(WireCodec.decode(chunk.toByteArray())).isEqualTo(new WireFrame.Unsupported(6, 14));
     assertThat(WireCodec.decode(new byte[0])).isEqualTo(new WireFrame.Unsupported(0, 0));
   }
@@ -252,7 +257,8 @@ class WireCodecTest {
 
   @Test
   void shouldOnlyEverDecodeOrThrowWireFormatExceptionOnRandomAndMutatedInput() {
-    final long seed = System.nanoTime();
+    // A fixed seed keeps the default run reproducible; explore others with -Draftkit.fuzz.seed=N.
+    final long seed = Long.getLong("raftkit.fuzz.seed", 20261126L);
     final java.util.Random random = new java.util.Random(seed);
     final List<byte[]> valid = new ArrayList<>();
     frames().forEach(f -> valid.add(WireCodec.encodeToArray(f)));

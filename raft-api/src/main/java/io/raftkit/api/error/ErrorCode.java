@@ -23,5 +23,7 @@ public enum ErrorCode {
   /** A peer could not be reached or did not answer in time. */
   UNREACHABLE,
   /** A lease read was refused because the leader's lease is not valid. */
-  LEASE_EXPIRED
+  LEASE_EXPIRED,
+  /** A leadership transfer did not complete in time. */
+  TRANSFER_FAILED
 }

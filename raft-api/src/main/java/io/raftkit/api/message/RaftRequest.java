@@ -1,14 +1,16 @@
 package io.raftkit.api.message;
 
 /** A request from one node to another. */
-public sealed interface RaftRequest permits VoteRequest, AppendRequest {
+public sealed interface RaftRequest permits VoteRequest, AppendRequest, TimeoutNowRequest {
 
   /** The concrete request types, for exhaustive switches. */
   enum Kind {
     /** {@link VoteRequest}. */
     VOTE,
     /** {@link AppendRequest}. */
-    APPEND
+    APPEND,
+    /** {@link TimeoutNowRequest}. */
+    TIMEOUT_NOW
   }
 
   /** Which request this is. */

@@ -1,14 +1,16 @@
 package io.raftkit.api.message;
 
 /** A response to a {@link RaftRequest}. */
-public sealed interface RaftResponse permits VoteResponse, AppendResponse {
+public sealed interface RaftResponse permits VoteResponse, AppendResponse, TimeoutNowResponse {
 
   /** The concrete response types, for exhaustive switches. */
   enum Kind {
     /** {@link VoteResponse}. */
     VOTE,
     /** {@link AppendResponse}. */
-    APPEND
+    APPEND,
+    /** {@link TimeoutNowResponse}. */
+    TIMEOUT_NOW
   }
 
   /** Which response this is. */

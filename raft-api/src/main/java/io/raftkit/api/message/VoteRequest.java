@@ -11,9 +11,17 @@ import java.util.Objects;
  * @param candidateId the candidate
  * @param lastLogId the last entry of the candidate's log
  * @param preVote whether this is a pre-vote
+ * @param leadershipTransfer whether the candidate campaigns because the leader told it to
+ *     ({@link TimeoutNowRequest}): voters then grant even while they hear from that leader
  */
-public record VoteRequest(long term, long candidateId, LogId lastLogId, boolean preVote)
+public record VoteRequest(
+    long term, long candidateId, LogId lastLogId, boolean preVote, boolean leadershipTransfer)
     implements RaftRequest {
+
+  /** A request of a candidate campaigning on its own (not a leadership transfer). */
+  public VoteRequest(final long term, final long candidateId, final LogId lastLogId, final boolean preVote) {
+    this(term, candidateId, lastLogId, preVote, false);
+  }
 
   /** Validates the fields. */
   public VoteRequest {

@@ -6,6 +6,7 @@ import io.raftkit.api.Vote;
 import io.raftkit.api.error.RaftException;
 import io.raftkit.api.message.AppendRequest;
 import io.raftkit.api.message.RaftResponse;
+import io.raftkit.api.message.TimeoutNowRequest;
 import io.raftkit.api.message.VoteRequest;
 import java.util.List;
 
@@ -35,6 +36,8 @@ public sealed interface Command {
     SEND_VOTE,
     /** {@link SendAppend}. */
     SEND_APPEND,
+    /** {@link SendTimeoutNow}. */
+    SEND_TIMEOUT_NOW,
     /** {@link Reply}. */
     REPLY,
     /** {@link Apply}. */
@@ -151,6 +154,19 @@ public sealed interface Command {
     /** The request with the given entries (which must be {@code [fromIndex, toIndex)}). */
     public AppendRequest toRequest(final long leaderId, final List<Entry> entries) {
       return new AppendRequest(term, leaderId, prevLogId, entries, leaderCommit);
+    }
+  }
+
+  /**
+   * Tells an up-to-date follower to campaign now (leadership transfer); the response is ignored.
+   *
+   * @param target the follower
+   * @param request the request
+   */
+  record SendTimeoutNow(long target, TimeoutNowRequest request) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.SEND_TIMEOUT_NOW;
     }
   }
 

@@ -12,12 +12,15 @@ import io.raftkit.api.StoredMembership;
 import io.raftkit.api.Vote;
 import io.raftkit.api.error.AlreadyInitializedException;
 import io.raftkit.api.error.InvalidRequestException;
+import io.raftkit.api.error.LeadershipTransferException;
 import io.raftkit.api.error.LeaseExpiredException;
 import io.raftkit.api.error.NotAMemberException;
 import io.raftkit.api.error.NotLeaderException;
 import io.raftkit.api.error.ShutdownException;
 import io.raftkit.api.message.AppendRequest;
 import io.raftkit.api.message.AppendResponse;
+import io.raftkit.api.message.TimeoutNowRequest;
+import io.raftkit.api.message.TimeoutNowResponse;
 import io.raftkit.api.message.VoteRequest;
 import io.raftkit.api.message.VoteResponse;
 import java.util.ArrayDeque;
@@ -107,6 +110,12 @@ public final class Engine {
 
   // A membership change in progress on this leader.
   private PendingChange pendingChange;
+
+  // A leadership transfer this node started: it survives stepping down, until it is settled.
+  private long transferTarget;
+  private long transferDeadline = Long.MAX_VALUE;
+  private Object transferReplyTo;
+  private boolean timeoutNowSent;
 
   // Runtime switches.
   private boolean heartbeatEnabled = true;
@@ -298,7 +307,7 @@ public final class Engine {
 
   /** The earliest time at which {@link #tick(long)} has something to do. */
   public long nextDeadlineNanos() {
-    return Math.min(electionDeadline, Math.min(heartbeatDeadline, quorumCheckDeadline));
+    return Math.min(Math.min(electionDeadline, transferDeadline), Math.min(heartbeatDeadline, quorumCheckDeadline));
   }
 
   /** Moves the emitted commands to {@code dst}, in order. */
@@ -319,6 +328,11 @@ public final class Engine {
   /** Advances time and fires the timers that are due: election, heartbeat, quorum check. */
   public void tick(final long nowNanos) {
     this.now = nowNanos;
+    if (now >= transferDeadline) {
+      settleTransfer(new LeadershipTransferException("node " + nodeId + ": leadership transfer to node "
+          + transferTarget + " did not complete within " + 2 * electionMaxNanos / 1_000_000
+          + " ms; this node resumes (current leader " + leaderId + ")"));
+    }
     switch (state) {
       case LEADER -> {
         if (now >= heartbeatDeadline) {
@@ -384,7 +398,7 @@ public final class Engine {
    * @throws NotLeaderException if this node is not the leader
    */
   public LogId handleClientWrite(final byte[] payload) {
-    if (state != ServerState.LEADER) {
+    if (state != ServerState.LEADER || transferTarget != 0) {
       throw notLeader();
     }
     final LogId id = LogId.of(vote.term(), log.lastIndex() + 1);
@@ -395,7 +409,9 @@ public final class Engine {
 
   /** The error a non-leader answers client requests with. */
   public NotLeaderException notLeader() {
-    final long leader = leaderId == nodeId ? 0 : leaderId;
+    // While handing leadership over, point clients at the target.
+    final long leader = state == ServerState.LEADER && transferTarget != 0 ? transferTarget
+        : leaderId == nodeId ? 0 : leaderId;
     final String address = leader == 0 || effective.isEmpty() ? null : effective.membership().address(leader);
     return new NotLeaderException(nodeId, leader, address);
   }
@@ -578,6 +594,7 @@ public final class Engine {
       out.add(new Command.ReadFailed(r.replyTo, new ShutdownException("node " + nodeId + " is closed; read abandoned")));
     }
     pendingReads.clear();
+    settleTransfer(new ShutdownException("node " + nodeId + " is closed; leadership transfer abandoned"));
     state = ServerState.SHUTDOWN;
   }
 
@@ -613,6 +630,75 @@ public final class Engine {
       throw notLeader();
     }
     broadcastHeartbeats();
+  }
+
+  /**
+   * Starts handing leadership over to {@code target}; a {@link Command.Complete} (or {@link
+   * Command.Fail}) with {@code replyTo} follows when this node sees the target lead (or gives up).
+   *
+   * @throws NotLeaderException on a non-leader
+   * @throws InvalidRequestException if the target is not a voter or a transfer is in progress
+   */
+  public void handleTransferLeader(final long target, final Object replyTo) {
+    if (state != ServerState.LEADER) {
+      throw notLeader();
+    }
+    if (target == nodeId) {
+      out.add(new Command.Complete(replyTo, null));
+      return;
+    }
+    if (!effective.membership().isVoter(target)) {
+      throw new InvalidRequestException("node " + target + " is not a voter of " + effective.membership()
+          + "; leadership can only go to a voter");
+    }
+    if (transferTarget != 0) {
+      throw new InvalidRequestException("a leadership transfer to node " + transferTarget + " is in progress");
+    }
+    LOG.info("[node {}] hands leadership of term {} over to node {}", nodeId, vote.term(), target);
+    transferTarget = target;
+    transferReplyTo = replyTo;
+    transferDeadline = now + 2 * electionMaxNanos;
+    timeoutNowSent = false;
+    maybeSendTimeoutNow();
+  }
+
+  private void maybeSendTimeoutNow() {
+    if (transferTarget == 0 || timeoutNowSent || state != ServerState.LEADER) {
+      return;
+    }
+    final Progress p = progress.get(transferTarget);
+    if (p != null && p.matchIndex >= log.lastIndex()) {
+      timeoutNowSent = true;
+      out.add(new Command.SendTimeoutNow(transferTarget, new TimeoutNowRequest(vote.term(), nodeId)));
+    } else if (p != null) {
+      replicateTo(p);
+    }
+  }
+
+  private void settleTransfer(final io.raftkit.api.error.RaftException error) {
+    if (transferTarget == 0) {
+      return;
+    }
+    out.add(error == null ? new Command.Complete(transferReplyTo, null) : new Command.Fail(transferReplyTo, error));
+    transferTarget = 0;
+    transferReplyTo = null;
+    transferDeadline = Long.MAX_VALUE;
+    timeoutNowSent = false;
+  }
+
+  /**
+   * Handles TimeoutNow: a voter told by its current leader campaigns at once, without a
+   * pre-vote, and its vote requests carry the transfer flag so that voters let them through
+   * their lease.
+   */
+  public void handleTimeoutNow(final long from, final TimeoutNowRequest req, final Object replyTo) {
+    final boolean accept = req.term() == vote.term() && from == leaderId && state == ServerState.FOLLOWER
+        && effective.membership().isVoter(nodeId);
+    out.add(new Command.Reply(replyTo, new TimeoutNowResponse(vote.term(), accept), 0));
+    if (accept) {
+      LOG.info("[node {}] takes over leadership from node {} (TimeoutNow in term {})", nodeId, from, req.term());
+      startElection(false, true);
+    }
   }
 
   /** Turns the leader's periodic heartbeats on or off. */
@@ -690,6 +776,10 @@ public final class Engine {
   // Election (§5.2, thesis §9.6 for pre-vote, thesis §6.2 for check-quorum).
 
   private void startElection(final boolean pre) {
+    startElection(pre, false);
+  }
+
+  private void startElection(final boolean pre, final boolean transfer) {
     if (effective.isEmpty() || !effective.membership().isVoter(nodeId)) {
       becomeFollower(vote.term(), 0);
       return;
@@ -708,7 +798,7 @@ public final class Engine {
     resetElectionTimer();
     LOG.info("[node {}] starts {} for term {} with last log {}",
         nodeId, pre ? "pre-vote" : "election", electionTerm, log.lastLogId());
-    final VoteRequest request = new VoteRequest(electionTerm, nodeId, log.lastLogId(), pre);
+    final VoteRequest request = new VoteRequest(electionTerm, nodeId, log.lastLogId(), pre, transfer);
     for (final Long voter : effective.membership().voterIds()) {
       if (voter != nodeId) {
         out.add(new Command.SendVote(voter, request, await));
@@ -752,7 +842,7 @@ public final class Engine {
       return;
     }
     if (req.term() > vote.term()) {
-      if (inLease) {
+      if (inLease && !req.leadershipTransfer()) {
         out.add(new Command.Reply(replyTo, new VoteResponse(vote.term(), false, false), 0));
         return;
       }
@@ -812,6 +902,10 @@ public final class Engine {
     heartbeatDeadline = now + heartbeatNanos;
     quorumCheckDeadline = config.checkQuorum() ? now + electionMaxNanos : Long.MAX_VALUE;
     pendingChange = null;
+    if (transferTarget != 0) {
+      settleTransfer(new LeadershipTransferException("node " + nodeId + " is leader again in term " + vote.term()
+          + "; the transfer to node " + transferTarget + " did not happen"));
+    }
     advanceCommit();
     for (final Progress p : progress.values()) {
       replicateTo(p);
@@ -891,6 +985,14 @@ public final class Engine {
     heardFromLeader = true;
     lastLeaderContact = now;
     resetElectionTimer();
+    if (transferTarget != 0) {
+      if (req.leaderId() == transferTarget) {
+        settleTransfer(null);
+      } else {
+        settleTransfer(new LeadershipTransferException("node " + nodeId + ": node " + req.leaderId()
+            + " became leader, not the transfer target node " + transferTarget));
+      }
+    }
 
     LogId prev = req.prevLogId();
     List<Entry> entries = req.entries();
@@ -1016,6 +1118,9 @@ public final class Engine {
       p.reset(Math.min(resp.conflictIndex(), log.lastIndex() + 1));
     }
     replicateTo(p);
+    if (from == transferTarget) {
+      maybeSendTimeoutNow();
+    }
   }
 
   /** An append request this node sent failed (unreachable, timed out). */

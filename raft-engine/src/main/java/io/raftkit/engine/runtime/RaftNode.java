@@ -24,6 +24,7 @@ import io.raftkit.api.message.AppendRequest;
 import io.raftkit.api.message.AppendResponse;
 import io.raftkit.api.message.RaftRequest;
 import io.raftkit.api.message.RaftResponse;
+import io.raftkit.api.message.TimeoutNowRequest;
 import io.raftkit.api.message.VoteRequest;
 import io.raftkit.api.message.VoteResponse;
 import io.raftkit.api.spi.LogStore;
@@ -328,6 +329,25 @@ final class RaftNode<R> implements Raft<R> {
       public CompletableFuture<Void> heartbeat() {
         return call("trigger heartbeat", engine::handleTriggerHeartbeat);
       }
+
+      @Override
+      public CompletableFuture<Void> transferLeader(final long targetId) {
+        final CompletableFuture<Void> f = new CompletableFuture<>();
+        if (!enqueue(() -> {
+          if (!running) {
+            f.completeExceptionally(shutdownError("transferLeader"));
+            return;
+          }
+          try {
+            engine.handleTransferLeader(targetId, f);
+          } catch (final RaftException e) {
+            f.completeExceptionally(e);
+          }
+        })) {
+          f.completeExceptionally(shutdownError("transferLeader"));
+        }
+        return f;
+      }
     };
   }
 
@@ -529,6 +549,7 @@ final class RaftNode<R> implements Raft<R> {
       switch (request.kind()) {
         case VOTE -> engine.handleVoteRequest(from, (VoteRequest) request, f);
         case APPEND -> engine.handleAppendRequest(from, (AppendRequest) request, f);
+        case TIMEOUT_NOW -> engine.handleTimeoutNow(from, (TimeoutNowRequest) request, f);
       }
     });
     if (!queued) {
@@ -623,6 +644,14 @@ final class RaftNode<R> implements Raft<R> {
       case SAVE_COMMITTED -> committedToSave = ((Command.SaveCommitted) c).committed();
       case SEND_VOTE -> sendVote((Command.SendVote) c);
       case SEND_APPEND -> sendAppend((Command.SendAppend) c);
+      case SEND_TIMEOUT_NOW -> {
+        final Command.SendTimeoutNow t = (Command.SendTimeoutNow) c;
+        final String address = addressOf(t.target());
+        if (address != null) {
+          // The answer changes nothing: the transfer settles when the target leads (or times out).
+          transport.send(t.target(), address, t.request());
+        }
+      }
       case REPLY -> {
         final Command.Reply r = (Command.Reply) c;
         ((CompletableFuture<Object>) r.replyTo()).complete(r.response());

@@ -442,6 +442,7 @@ public final class Simulation {
           switch (request.kind()) {
             case VOTE -> e.handleVoteRequest(from.id, (VoteRequest) request, reply);
             case APPEND -> e.handleAppendRequest(from.id, (AppendRequest) request, reply);
+            case TIMEOUT_NOW -> e.handleTimeoutNow(from.id, (io.raftkit.api.message.TimeoutNowRequest) request, reply);
           }
         });
       });
@@ -606,6 +607,10 @@ public final class Simulation {
           }
         }
         case APPLY -> apply(((Command.Apply) c).upTo());
+        case SEND_TIMEOUT_NOW -> {
+          final Command.SendTimeoutNow t = (Command.SendTimeoutNow) c;
+          send(this, t.target(), t.request(), r -> { }, () -> { });
+        }
         case READ_READY, READ_FAILED, COMPLETE, FAIL -> {
           // the simulated clients read through the log; no read is registered
         }

@@ -285,6 +285,7 @@ public abstract class TransportTck {
         switch (request.kind()) {
           case VOTE -> new VoteResponse(request.term(), true, ((VoteRequest) request).preVote());
           case APPEND -> AppendResponse.success(request.term(), ((AppendRequest) request).lastLogId().index());
+          case TIMEOUT_NOW -> new io.raftkit.api.message.TimeoutNowResponse(request.term(), true);
         };
     return CompletableFuture.completedFuture(response);
   }
@@ -363,6 +364,20 @@ public abstract class TransportTck {
 
     assertThat(await(n3.send(n1, request))).isEqualTo(new VoteResponse(9, true, true));
     assertThat(n1.received()).containsExactly(new Received(3, request));
+  }
+
+  /** Conformance case: should carry a leadership-transfer vote and TimeoutNow. */
+  @Test
+  public void shouldCarryTimeoutNowAndATransferVote() throws Exception {
+    final io.raftkit.api.message.TimeoutNowRequest timeoutNow = new io.raftkit.api.message.TimeoutNowRequest(4, 1);
+    final VoteRequest transferVote = new VoteRequest(5, 2, LogId.of(4, 20), false, true);
+    final Node n1 = start(1);
+    final Node n2 = start(2);
+
+    assertThat(await(n1.send(n2, timeoutNow))).isEqualTo(new io.raftkit.api.message.TimeoutNowResponse(4, true));
+    assertThat(await(n2.send(n1, transferVote))).isEqualTo(new VoteResponse(5, true, false));
+    assertThat(n2.received()).containsExactly(new Received(1, timeoutNow));
+    assertThat(n1.received()).containsExactly(new Received(2, transferVote));
   }
 
   /** Conformance case: should carry append with entries of every kind. */

@@ -49,7 +49,8 @@ class BadInputFuzzTest {
 
   @Test
   void shouldSurviveHundredThousandRandomAndMutatedMessages(@TempDir final Path dir) throws Exception {
-    final long seed = System.nanoTime();
+    // A fixed seed keeps the default run reproducible; explore others with -Draftkit.fuzz.seed=N.
+    final long seed = Long.getLong("raftkit.fuzz.seed", 20261126L);
     final Random random = new Random(seed);
     final AtomicLong served = new AtomicLong();
     final Map<String, String> options =
