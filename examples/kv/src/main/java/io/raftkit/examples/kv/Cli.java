@@ -22,10 +22,13 @@ final class Cli {
           "      read everything back, print metrics; temporary data is deleted at the end",
           "  raft-kv serve --id N --peers ID=RAFT_HOST:PORT@HTTP_HOST:PORT,... [--data DIR]",
           "                [--raft HOST:PORT] [--http HOST:PORT] [--transport netty|aeron]",
-          "                [--storage file|rocksdb|memory] [--init]",
+          "                [--storage file|rocksdb|memory] [--init | --learner]",
           "      one node; --raft/--http bind addresses default to this node's entry in --peers;",
           "      --data is required for file and rocksdb (default storage: file; transport: netty);",
-          "      --init forms the cluster of every peer (safe to repeat: a node with a log refuses)",
+          "      --init forms the cluster of every peer (safe to repeat: a node with a log refuses);",
+          "      --learner starts a node that is not in the initial membership: list the initial",
+          "      voters plus this node in --peers; it waits until the leader adds it with",
+          "      POST /admin/learners (then POST /admin/membership can make it a voter)",
           "  raft-kv cluster [--dir DIR] [--storage file|rocksdb|memory] [--transport netty|aeron]",
           "                  [--raft-port P] [--http-port P]",
           "      starts 3 serve processes on 127.0.0.1 (raft ports P..P+2, default 7101; http ports",
@@ -49,7 +52,7 @@ final class Cli {
    * {@code serve}.
    *
    * @param settings the node's settings
-   * @param init whether to initialize the cluster at start
+   * @param init whether to initialize the cluster at start (never with {@code settings.learner()})
    */
   record Serve(KvNode.Settings settings, boolean init) implements Command {}
 
@@ -107,7 +110,7 @@ final class Cli {
         return new Help();
       case "serve":
         return serve(options(command, rest, Set.of("--id", "--peers", "--raft", "--http", "--data",
-            "--transport", "--storage"), Set.of("--init")));
+            "--transport", "--storage"), Set.of("--init", "--learner")));
       case "demo":
         return demo(options(command, rest, Set.of("--writes", "--storage", "--transport"), Set.of()));
       case "cluster":
@@ -138,8 +141,13 @@ final class Cli {
     if (data == null && !storage.equals("memory")) {
       throw new UsageException("--data", "--data is required with --storage=" + storage);
     }
+    final boolean learner = o.containsKey("--learner");
+    if (learner && o.containsKey("--init")) {
+      throw new UsageException("--learner", "--learner and --init exclude each other: a future learner does not"
+          + " form the cluster; start it, then add it with POST /admin/learners on the leader");
+    }
     final KvNode.Settings settings = new KvNode.Settings(
-        id, transport, storage, data, peers, raftBind, httpBind, KvNode.DEFAULT_WRITE_TIMEOUT);
+        id, transport, storage, data, peers, raftBind, httpBind, KvNode.DEFAULT_WRITE_TIMEOUT, learner);
     return new Serve(settings, o.containsKey("--init"));
   }
 

@@ -20,13 +20,16 @@ import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.Attribute;
 import io.netty.util.AttributeKey;
+import io.raftkit.api.ChangeMembers;
 import io.raftkit.api.LogId;
 import io.raftkit.api.Raft;
 import io.raftkit.api.RaftMetrics;
+import io.raftkit.api.ReadPolicy;
 import io.raftkit.api.StoredMembership;
 import io.raftkit.api.WriteResult;
 import io.raftkit.api.error.AlreadyInitializedException;
 import io.raftkit.api.error.InvalidRequestException;
+import io.raftkit.api.error.LeaseExpiredException;
 import io.raftkit.api.error.NotAMemberException;
 import io.raftkit.api.error.NotLeaderException;
 import io.raftkit.api.error.OverloadedException;
@@ -42,8 +45,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -59,22 +65,46 @@ import org.slf4j.LoggerFactory;
  *   <caption>routes</caption>
  *   <tr><th>request</th><th>does</th></tr>
  *   <tr><td>{@code PUT /kv/{key}} {@code {"value":"v"}}</td><td>sets the key (leader only)</td></tr>
- *   <tr><td>{@code GET /kv/{key}[?consistency=linearizable|local]}</td><td>reads the key:
- *       {@code linearizable} (default) goes through the log on the leader; {@code local} reads
- *       this node's state machine and says {@code "stale_possible":true}</td></tr>
+ *   <tr><td>{@code GET /kv/{key}[?consistency=linearizable|lease|local]}</td><td>reads the key:
+ *       {@code linearizable} (default) on the leader, which confirms its leadership with a
+ *       ReadIndex heartbeat round ({@link ReadPolicy#READ_INDEX}) and answers from its state
+ *       machine once that applied the read index; {@code lease} the same without the round while
+ *       the leader's lease holds ({@link ReadPolicy#LEASE}; 503 when it has run out: retry, or use
+ *       {@code linearizable}); {@code local} reads this node's state machine, leader or not, and
+ *       says {@code "stale_possible":true}</td></tr>
  *   <tr><td>{@code DELETE /kv/{key}}</td><td>removes the key (leader only)</td></tr>
  *   <tr><td>{@code POST /kv/{key}/cas} {@code {"expected":"a"|null,"value":"b"}}</td><td>sets the
  *       key if its value is {@code expected} ({@code null}: absent); 409 with the current value if
  *       not</td></tr>
- *   <tr><td>{@code POST /admin/init}</td><td>forms the cluster of the configured peers</td></tr>
- *   <tr><td>{@code GET /admin/metrics}</td><td>this node's {@link RaftMetrics}</td></tr>
- *   <tr><td>{@code POST /admin/learners}, {@code /admin/membership}, {@code
- *       /admin/transfer-leader}, {@code /admin/snapshot}</td><td>501: the engine lacks these</td></tr>
+ *   <tr><td>{@code POST /admin/init}</td><td>forms the cluster of the configured peers (409 on a
+ *       node started as a future learner)</td></tr>
+ *   <tr><td>{@code GET /admin/metrics}</td><td>this node's {@link RaftMetrics}, its key count and
+ *       its table of peers' HTTP addresses</td></tr>
+ *   <tr><td>{@code POST /admin/learners} {@code
+ *       {"id":4,"raft":"h:p","http":"h:p","blocking":true}}</td><td>adds a learner (leader only;
+ *       {@code blocking}, default true: answers once it has caught up) and records its HTTP
+ *       address in this node's peer table</td></tr>
+ *   <tr><td>{@code POST /admin/membership} {@code
+ *       {"op":"add_voters|remove_voters|replace_all_voters","ids":[4],"retain":true}}</td><td>changes
+ *       the voters by joint consensus (leader only); {@code add_voters} and {@code
+ *       replace_all_voters} name members (learners) only; {@code retain} (default true) keeps
+ *       removed voters as learners. 200 with the log id of the final membership entry, 400 for a
+ *       change the engine refuses, 409 if another change is in progress, 503 if the leader has not
+ *       yet committed an entry of its term</td></tr>
+ *   <tr><td>{@code POST /admin/transfer-leader}, {@code /admin/snapshot}</td><td>501: the engine
+ *       lacks these</td></tr>
  * </table>
  *
  * <p>Keys are one path segment, percent-encoded (a {@code /} in a key is {@code %2F}); see {@link
- * KvCommand#keyProblem}. A request that needs the leader, sent to a follower, is answered 307
- * with {@code Location} at the leader's HTTP address (the same method and body apply there).
+ * KvCommand#keyProblem}. A request that needs the leader (writes, linearizable and lease reads,
+ * learners, membership), sent to a follower, is answered 307 with {@code Location} at the
+ * leader's HTTP address (the same method and body apply there), or 503 if this node does not know
+ * the leader or its HTTP address.
+ *
+ * <p>The peer table (id to HTTP address) starts as the configured peers; {@code POST
+ * /admin/learners} adds the new node to the table of the node that served it only. Other nodes
+ * learn the Raft address from the membership but not the HTTP address, so a node that never
+ * served that request answers 503 rather than 307 if the learner, once a voter, becomes leader.
  *
  * <p>Stateless and shared by every connection. Never blocks the event loop: requests that go
  * through the log are answered when their entry applies, or after the write timeout (504: the
@@ -88,19 +118,28 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
   /** The admin paths of features the engine does not have yet, and what each lacks. */
   private static final Map<String, String> NOT_IMPLEMENTED =
       Map.of(
-          "/admin/learners", "adding a learner (membership changes after initialize)",
-          "/admin/membership", "changing membership (membership changes after initialize)",
           "/admin/transfer-leader", "leadership transfer",
           "/admin/snapshot", "snapshots");
+
+  /** The membership operations of {@code POST /admin/membership}. */
+  private static final Set<String> MEMBERSHIP_OPS = Set.of("add_voters", "remove_voters", "replace_all_voters");
 
   private final KvNode.Settings settings;
   private final Raft<KvResult> raft;
   private final KvStateMachine stateMachine;
+  /** Peer id to HTTP address: the configured peers, then the learners this node added. */
+  private final ConcurrentMap<Long, String> httpPeers = new ConcurrentHashMap<>();
 
   HttpApi(final KvNode.Settings settings, final Raft<KvResult> raft, final KvStateMachine stateMachine) {
     this.settings = settings;
     this.raft = raft;
     this.stateMachine = stateMachine;
+    settings.peers().forEach((id, peer) -> httpPeers.put(id, peer.httpAddress()));
+  }
+
+  /** The HTTP address of node {@code nodeId} in this node's peer table, or {@code null}. */
+  String httpAddressOf(final long nodeId) {
+    return httpPeers.get(nodeId);
   }
 
   /** A request refused with a 4xx (or 501) answer; nothing was proposed. */
@@ -143,7 +182,9 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
     CompletableFuture<FullHttpResponse> answer;
     try {
       final String uri = request.uri();
-      answer = route(request).handle((response, failure) -> response != null ? response : failure(uri, failure));
+      final boolean read = request.method().equals(HttpMethod.GET);
+      answer = route(request).handle(
+          (response, failure) -> response != null ? response : failure(uri, read, failure));
     } catch (final Refused r) {
       final FullHttpResponse response = json(r.status, r.body);
       if (r.status == HttpResponseStatus.METHOD_NOT_ALLOWED) {
@@ -201,12 +242,26 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
         allow(method, "POST");
         noQuery(uri);
         emptyBody(request);
+        if (settings.learner()) {
+          throw new Refused(
+              HttpResponseStatus.CONFLICT,
+              "node " + settings.id() + " was started as a future learner (--learner): it does not"
+                  + " initialize a cluster; add it with POST /admin/learners on the leader");
+        }
         return raft.initialize(settings.initialMembership()).thenApply(ok -> initialized());
+      case "/admin/learners":
+        allow(method, "POST");
+        noQuery(uri);
+        return addLearner(request);
+      case "/admin/membership":
+        allow(method, "POST");
+        noQuery(uri);
+        return changeMembership(request);
       case "/admin/metrics":
         allow(method, "GET");
         noQuery(uri);
         return CompletableFuture.completedFuture(
-            json(HttpResponseStatus.OK, metricsJson(raft.metrics(), stateMachine)));
+            json(HttpResponseStatus.OK, metricsJson(raft.metrics(), stateMachine, new TreeMap<>(httpPeers))));
       default:
         final String feature = NOT_IMPLEMENTED.get(path);
         if (feature != null) {
@@ -227,25 +282,15 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
       if (!p.getKey().equals("consistency") || p.getValue().size() != 1) {
         throw new Refused(
             HttpResponseStatus.BAD_REQUEST,
-            "unknown or repeated query parameter=" + p.getKey() + "; only consistency=linearizable|local is accepted");
+            "unknown or repeated query parameter=" + p.getKey() + "; only consistency=linearizable|lease|local is accepted");
       }
       consistency = p.getValue().get(0);
     }
     switch (consistency) {
       case "linearizable":
-        return propose(KvCommand.get(key), r -> {
-          final Map<String, Object> body = new LinkedHashMap<>();
-          body.put("key", key);
-          body.put("value", r.response().value());
-          body.put("consistency", "linearizable");
-          body.put("node", settings.id());
-          body.put("log_index", r.logId().index());
-          if (!r.response().ok()) {
-            body.put("error", "key not found");
-            return json(HttpResponseStatus.NOT_FOUND, body);
-          }
-          return json(HttpResponseStatus.OK, body);
-        });
+        return confirmedRead(key, ReadPolicy.READ_INDEX, consistency);
+      case "lease":
+        return confirmedRead(key, ReadPolicy.LEASE, consistency);
       case "local":
         final LogId applied = stateMachine.lastApplied();
         final String value = stateMachine.get(key);
@@ -261,19 +306,104 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
           return CompletableFuture.completedFuture(json(HttpResponseStatus.NOT_FOUND, body));
         }
         return CompletableFuture.completedFuture(json(HttpResponseStatus.OK, body));
-      case "lease":
-      case "read_index":
-        throw new Refused(
-            HttpResponseStatus.NOT_IMPLEMENTED,
-            "not implemented: consistency=" + consistency
-                + " needs read index / lease reads, which the raftkit engine does not support yet;"
-                + " use linearizable (through the log) or local",
-            Map.of("feature", "read index and lease reads"));
       default:
         throw new Refused(
             HttpResponseStatus.BAD_REQUEST,
-            "consistency=" + consistency + " must be linearizable or local");
+            "consistency=" + consistency + " must be linearizable, lease or local");
     }
+  }
+
+  /**
+   * A read confirmed by the engine ({@link Raft#ensureLinearizable}): once the leader has proved
+   * its leadership and its state machine applied the read index, reads the local state machine,
+   * which then reflects every write acknowledged before the request.
+   */
+  private CompletableFuture<FullHttpResponse> confirmedRead(
+      final String key, final ReadPolicy policy, final String consistency) {
+    return raft.ensureLinearizable(policy)
+        .orTimeout(settings.writeTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .thenApply(readIndex -> {
+          final String value = stateMachine.get(key);
+          final Map<String, Object> body = new LinkedHashMap<>();
+          body.put("key", key);
+          body.put("value", value);
+          body.put("consistency", consistency);
+          body.put("node", settings.id());
+          body.put("read_index", readIndex.index());
+          if (value == null) {
+            body.put("error", "key not found");
+            return json(HttpResponseStatus.NOT_FOUND, body);
+          }
+          return json(HttpResponseStatus.OK, body);
+        });
+  }
+
+  /** {@code POST /admin/learners}: validates the body in full, then {@link Raft#addLearner}. */
+  private CompletableFuture<FullHttpResponse> addLearner(final FullHttpRequest request) throws Refused {
+    final Map<String, Object> body =
+        jsonBody(request, Set.of("id", "raft", "http", "blocking"), Set.of("id", "raft", "http"));
+    final long id = idValue("id", body.get("id"));
+    final String raftAddress = addressMember(body, "raft");
+    final String httpAddress = addressMember(body, "http");
+    final boolean blocking = booleanMember(body, "blocking", true);
+    return raft.addLearner(id, raftAddress, blocking)
+        .orTimeout(settings.writeTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .thenApply(logId -> {
+          httpPeers.put(id, httpAddress);
+          final Map<String, Object> out = new LinkedHashMap<>();
+          out.put("learner", id);
+          out.put("raft", raftAddress);
+          out.put("http", httpAddress);
+          out.put("blocking", blocking);
+          out.put("node", settings.id());
+          out.put("log_id", logId(logId));
+          return json(HttpResponseStatus.OK, out);
+        });
+  }
+
+  /** {@code POST /admin/membership}: validates the body in full, then {@link Raft#changeMembership}. */
+  private CompletableFuture<FullHttpResponse> changeMembership(final FullHttpRequest request) throws Refused {
+    final Map<String, Object> body = jsonBody(request, Set.of("op", "ids", "retain"), Set.of("op", "ids"));
+    final String op = stringMember(body, "op", false);
+    if (!MEMBERSHIP_OPS.contains(op)) {
+      throw new Refused(
+          HttpResponseStatus.BAD_REQUEST, "op=" + op + " must be one of " + new TreeSet<>(MEMBERSHIP_OPS));
+    }
+    if (!(body.get("ids") instanceof List<?> list) || list.isEmpty()) {
+      throw new Refused(
+          HttpResponseStatus.BAD_REQUEST,
+          "member=\"ids\" must be a non-empty JSON array of node ids, got " + Json.encode(body.get("ids")));
+    }
+    final Set<Long> ids = new TreeSet<>();
+    for (final Object o : list) {
+      if (!ids.add(idValue("ids", o))) {
+        throw new Refused(HttpResponseStatus.BAD_REQUEST, "member=\"ids\" names node " + o + " twice");
+      }
+    }
+    final boolean retain = booleanMember(body, "retain", true);
+    final ChangeMembers change;
+    switch (op) {
+      case "add_voters":
+        change = new ChangeMembers.AddVoterIds(ids);
+        break;
+      case "remove_voters":
+        change = new ChangeMembers.RemoveVoters(ids);
+        break;
+      default:
+        change = new ChangeMembers.ReplaceAllVoters(ids);
+        break;
+    }
+    return raft.changeMembership(change, retain)
+        .orTimeout(settings.writeTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .thenApply(logId -> {
+          final Map<String, Object> out = new LinkedHashMap<>();
+          out.put("op", op);
+          out.put("ids", ids);
+          out.put("retain", retain);
+          out.put("node", settings.id());
+          out.put("log_id", logId(logId));
+          return json(HttpResponseStatus.OK, out);
+        });
   }
 
   private CompletableFuture<FullHttpResponse> put(final String key, final FullHttpRequest request)
@@ -342,8 +472,8 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
                 : ok.apply(r));
   }
 
-  /** Maps a failed proposal or initialize to an answer. */
-  private FullHttpResponse failure(final String uri, final Throwable failure) {
+  /** Maps a failed proposal, read, membership change or initialize to an answer. */
+  private FullHttpResponse failure(final String uri, final boolean read, final Throwable failure) {
     Throwable cause = failure;
     while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
       cause = cause.getCause();
@@ -352,7 +482,7 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
     body.put("error", String.valueOf(cause.getMessage()));
     body.put("node", settings.id());
     if (cause instanceof NotLeaderException nle) {
-      final String leaderHttp = nle.leaderId() == 0 ? null : settings.httpAddressOf(nle.leaderId());
+      final String leaderHttp = nle.leaderId() == 0 ? null : httpAddressOf(nle.leaderId());
       if (leaderHttp == null) {
         body.put("error", "not the leader, and no leader is known; retry later");
         body.put("leader_id", nle.leaderId() == 0 ? null : nle.leaderId());
@@ -373,7 +503,24 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
       return json(HttpResponseStatus.CONFLICT, body);
     }
     if (cause instanceof InvalidRequestException) {
+      final String message = String.valueOf(cause.getMessage());
+      if (message.contains("in progress")) {
+        return json(HttpResponseStatus.CONFLICT, body);
+      }
+      if (message.contains("has not yet committed an entry of its term")) {
+        final FullHttpResponse r = json(HttpResponseStatus.SERVICE_UNAVAILABLE, body);
+        r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
+        return r;
+      }
       return json(HttpResponseStatus.BAD_REQUEST, body);
+    }
+    if (cause instanceof LeaseExpiredException) {
+      body.put("error", "the leader's lease expired (or is not established yet); retry, or use"
+          + " consistency=linearizable");
+      body.put("detail", String.valueOf(cause.getMessage()));
+      final FullHttpResponse r = json(HttpResponseStatus.SERVICE_UNAVAILABLE, body);
+      r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
+      return r;
     }
     if (cause instanceof OverloadedException || cause instanceof ShutdownException) {
       final FullHttpResponse r = json(HttpResponseStatus.SERVICE_UNAVAILABLE, body);
@@ -381,8 +528,10 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
       return r;
     }
     if (cause instanceof TimeoutException) {
-      body.put("error", "no answer within writeTimeout=" + settings.writeTimeout()
-          + "; the outcome is unknown (the entry may still be committed)");
+      body.put("error", read
+          ? "the read was not confirmed within writeTimeout=" + settings.writeTimeout() + "; retry"
+          : "no answer within writeTimeout=" + settings.writeTimeout()
+              + "; the outcome is unknown (the entry may still be committed)");
       return json(HttpResponseStatus.GATEWAY_TIMEOUT, body);
     }
     LOG.warn("request {} failed", uri, cause);
@@ -489,8 +638,42 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
         "member=\"" + name + "\" must be a JSON string" + (nullable ? " or null" : "") + ", got " + Json.encode(v));
   }
 
-  /** The metrics of a node, plus its key count, as a JSON-ready map. */
-  static Map<String, Object> metricsJson(final RaftMetrics m, final KvStateMachine stateMachine) {
+  /** A node id: a JSON integer literal {@code >= 1}. */
+  private static long idValue(final String member, final Object v) throws Refused {
+    if (v instanceof Json.JsonNumber n && n.literal().matches("[1-9][0-9]{0,17}")) {
+      return Long.parseLong(n.literal());
+    }
+    throw new Refused(
+        HttpResponseStatus.BAD_REQUEST,
+        "member=\"" + member + "\" must hold node ids (integers >= 1), got " + Json.encode(v));
+  }
+
+  private static String addressMember(final Map<String, Object> body, final String name) throws Refused {
+    final String address = stringMember(body, name, false);
+    try {
+      Peer.checkHostPort(address, "member=\"" + name + "\"", false);
+    } catch (final IllegalArgumentException e) {
+      throw new Refused(HttpResponseStatus.BAD_REQUEST, e.getMessage());
+    }
+    return address;
+  }
+
+  private static boolean booleanMember(final Map<String, Object> body, final String name, final boolean fallback)
+      throws Refused {
+    if (!body.containsKey(name)) {
+      return fallback;
+    }
+    final Object v = body.get(name);
+    if (v instanceof Boolean b) {
+      return b;
+    }
+    throw new Refused(
+        HttpResponseStatus.BAD_REQUEST, "member=\"" + name + "\" must be true or false, got " + Json.encode(v));
+  }
+
+  /** The metrics of a node, plus its key count and peer table (if not null), as a JSON-ready map. */
+  static Map<String, Object> metricsJson(
+      final RaftMetrics m, final KvStateMachine stateMachine, final Map<Long, String> httpPeers) {
     final Map<String, Object> out = new LinkedHashMap<>();
     out.put("node_id", m.nodeId());
     out.put("state", m.state().name());
@@ -513,11 +696,22 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
       membership.put("learners", sm.membership().learnerIds());
       membership.put("nodes", sm.membership().nodes());
     }
+    membership.put("joint", m.isJoint());
     out.put("membership", membership);
     out.put("replication", new TreeMap<>(m.replication()));
+    final Map<Long, Long> lag = new TreeMap<>();
+    for (final Long id : m.replication().keySet()) {
+      lag.put(id, m.lag(id));
+    }
+    out.put("lag", lag);
+    final long sinceAck = m.millisSinceQuorumAck();
+    out.put("millis_since_quorum_ack", sinceAck < 0 ? null : sinceAck);
     out.put("fatal_error", m.fatalError());
     if (stateMachine != null) {
       out.put("kv_keys", stateMachine.size());
+    }
+    if (httpPeers != null) {
+      out.put("http_peers", httpPeers);
     }
     return out;
   }

@@ -13,8 +13,9 @@ import java.util.Map;
  * JSON library.
  *
  * <p>The parser accepts exactly one object whose values are strings, numbers, {@code true},
- * {@code false} or {@code null} (RFC 8259 grammar; no nesting, no duplicate names, nothing after
- * the object but whitespace) and reports the first problem with its character offset. The encoder
+ * {@code false}, {@code null} or arrays of those (RFC 8259 grammar; no objects in values and no
+ * arrays in arrays, no duplicate names, nothing after the object but whitespace) and reports the
+ * first problem with its character offset. The encoder
  * writes strings, numbers, booleans, {@code null}, maps (as objects) and collections (as arrays).
  */
 final class Json {
@@ -34,7 +35,8 @@ final class Json {
    * Decodes {@code bytes} as strict UTF-8 and parses one flat object.
    *
    * @return the members in order; JSON {@code null} is a {@code null} value, numbers are the
-   *     {@link String} of their literal wrapped in {@link JsonNumber}
+   *     {@link String} of their literal wrapped in {@link JsonNumber}, arrays are unmodifiable
+   *     {@link java.util.List}s (which may hold {@code null})
    * @throws JsonException if the bytes are not UTF-8 or not a flat JSON object
    */
   static Map<String, Object> parseObject(final byte[] bytes) throws JsonException {
@@ -108,13 +110,43 @@ final class Json {
     }
 
     private Object value() throws JsonException {
+      if (peek() == '[') {
+        pos++;
+        final java.util.List<Object> items = new java.util.ArrayList<>();
+        skipWhitespace();
+        if (peek() == ']') {
+          pos++;
+          return java.util.Collections.unmodifiableList(items);
+        }
+        while (true) {
+          skipWhitespace();
+          if (peek() == '[') {
+            throw new JsonException("nested arrays are not accepted (offset " + pos + "); arrays hold flat values");
+          }
+          items.add(scalar());
+          skipWhitespace();
+          final int c = peek();
+          if (c == ',') {
+            pos++;
+          } else if (c == ']') {
+            pos++;
+            return java.util.Collections.unmodifiableList(items);
+          } else {
+            throw error("',' or ']'");
+          }
+        }
+      }
+      return scalar();
+    }
+
+    private Object scalar() throws JsonException {
       final int c = peek();
       if (c == '"') {
         return string();
       }
-      if (c == '{' || c == '[') {
+      if (c == '{') {
         throw new JsonException(
-            "nested objects and arrays are not accepted (offset " + pos + "); values are flat");
+            "nested objects are not accepted (offset " + pos + "); values are flat");
       }
       if (c == '-' || (c >= '0' && c <= '9')) {
         return number();

@@ -21,7 +21,9 @@ import java.util.Objects;
  *  +------+---------+-----------+--------------------------------------------------+
  * </pre>
  *
- * <p>A {@code GET} goes through the log only to be linearizable: applying it changes nothing.
+ * <p>A {@code GET} changes nothing when applied. The HTTP API and the demo no longer write it
+ * (linearizable reads use {@link io.raftkit.api.Raft#ensureLinearizable}); it stays in the format so
+ * that logs holding one still replay.
  *
  * @param op what to do
  * @param key the key; valid per {@link #keyProblem(String)}

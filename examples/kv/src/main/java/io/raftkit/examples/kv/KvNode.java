@@ -33,10 +33,15 @@ final class KvNode implements AutoCloseable {
    * @param storage the storage provider name ({@code file}, {@code rocksdb}, {@code memory})
    * @param dataDir the data directory, or {@code null} (only {@code memory} runs without one)
    * @param peers every node of the cluster, this one included, by id: their Raft addresses form
-   *     the membership, their HTTP addresses are where followers redirect to
+   *     the initial membership, their HTTP addresses are where followers redirect to (the HTTP
+   *     API adds the peers it adds as learners to its own table at run time)
    * @param raftBind where this node's transport binds (usually its Raft address in {@code peers})
    * @param httpBind where this node's HTTP server binds (usually its HTTP address in {@code peers})
-   * @param writeTimeout how long an HTTP request waits for its log entry to apply
+   * @param writeTimeout how long an HTTP request waits for its log entry to apply (or its read to
+   *     be confirmed, or its membership change to complete)
+   * @param learner whether this node is not in the initial membership: it is a future learner,
+   *     waiting for the leader to add it ({@code POST /admin/learners} on the leader); it never
+   *     initializes a cluster
    */
   record Settings(
       long id,
@@ -46,7 +51,8 @@ final class KvNode implements AutoCloseable {
       Map<Long, Peer> peers,
       String raftBind,
       String httpBind,
-      Duration writeTimeout) {
+      Duration writeTimeout,
+      boolean learner) {
 
     /** Validates the fields. */
     Settings {
@@ -69,7 +75,12 @@ final class KvNode implements AutoCloseable {
         throw new IllegalArgumentException("id=" + id + " is not one of the peers " + peers.keySet());
       }
       return new Settings(
-          id, transport, storage, dataDir, peers, self.raftAddress(), self.httpAddress(), DEFAULT_WRITE_TIMEOUT);
+          id, transport, storage, dataDir, peers, self.raftAddress(), self.httpAddress(), DEFAULT_WRITE_TIMEOUT, false);
+    }
+
+    /** The same settings for a future learner (see {@link #learner()}). */
+    Settings asLearner() {
+      return new Settings(id, transport, storage, dataDir, peers, raftBind, httpBind, writeTimeout, true);
     }
 
     /** This node as a peer. */
@@ -83,10 +94,18 @@ final class KvNode implements AutoCloseable {
       return peer == null ? null : peer.httpAddress();
     }
 
-    /** The membership {@code initialize} writes: every peer a voter, at its Raft address. */
+    /**
+     * The membership {@code initialize} writes: every peer a voter, at its Raft address, except
+     * this node if it is a future {@link #learner()} (so initializing a learner fails: it is not a
+     * voter of that membership).
+     */
     Membership initialMembership() {
       final Map<Long, String> voters = new TreeMap<>();
-      peers.forEach((nodeId, peer) -> voters.put(nodeId, peer.raftAddress()));
+      peers.forEach((nodeId, peer) -> {
+        if (!(learner && nodeId == id)) {
+          voters.put(nodeId, peer.raftAddress());
+        }
+      });
       return Membership.ofVoters(voters);
     }
   }
@@ -111,11 +130,16 @@ final class KvNode implements AutoCloseable {
    * @throws java.io.UncheckedIOException if storage or a port cannot be opened
    */
   static KvNode start(final Settings settings) {
+    return start(settings, Config.builder().clusterId(CLUSTER_ID).build());
+  }
+
+  /** Like {@link #start(Settings)}, with {@code config} (tests tune it; its cluster id must agree). */
+  static KvNode start(final Settings settings, final Config config) {
     final KvStateMachine stateMachine = new KvStateMachine();
     final RaftBuilder<KvResult> builder =
         Raft.<KvResult>builder()
             .nodeId(settings.id())
-            .config(Config.builder().clusterId(CLUSTER_ID).build())
+            .config(config)
             .stateMachine(stateMachine)
             .transport(settings.transport())
             .storage(settings.storage())

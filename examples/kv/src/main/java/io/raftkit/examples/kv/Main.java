@@ -113,6 +113,11 @@ public final class Main {
     }, "raft-kv-shutdown"));
     out.printf("raft-kv node %d serving: raft=%s http=http://%s transport=%s storage=%s data=%s%n",
         s.id(), node.raft().localAddress(), node.httpAddress(), s.transport(), s.storage(), s.dataDir());
+    if (s.learner()) {
+      out.printf("node %d is a future learner: add it on the leader with curl -X POST <leader-http>/admin/learners"
+          + " -d '{\"id\":%d,\"raft\":\"%s\",\"http\":\"%s\"}'%n",
+          s.id(), s.id(), s.self().raftAddress(), s.self().httpAddress());
+    }
     out.flush();
     if (serve.init()) {
       try {
@@ -185,6 +190,7 @@ public final class Main {
     out.printf("node %d is the leader. Try:%n", leader.id());
     out.printf("  curl -i -X PUT %s/kv/hello -d '{\"value\":\"world\"}'%n", h);
     out.printf("  curl -i %s/kv/hello%n", h);
+    out.printf("  curl -i '%s/kv/hello?consistency=lease'%n", h);
     out.printf("  curl -i 'http://%s/kv/hello?consistency=local'%n", peers.get(leader.id() == 1 ? 2L : 1L).httpAddress());
     out.printf("  curl -i -X POST %s/kv/hello/cas -d '{\"expected\":\"world\",\"value\":\"raft\"}'%n", h);
     out.printf("  curl -s %s/admin/metrics%n", h);

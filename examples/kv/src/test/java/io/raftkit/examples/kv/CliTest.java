@@ -31,6 +31,16 @@ class CliTest {
   }
 
   @Test
+  void shouldParseAFutureLearnerThatIsNotInTheInitialMembership() throws Exception {
+    final Cli.Serve s = (Cli.Serve) Cli.parse(new String[] {
+        "serve", "--id", "2", "--peers", PEERS, "--storage", "memory", "--learner"});
+    assertThat(s.init()).isFalse();
+    assertThat(s.settings().learner()).isTrue();
+    assertThat(s.settings().initialMembership().nodes()).containsOnlyKeys(1L);
+    assertThat(s.settings().httpAddressOf(1)).isEqualTo("127.0.0.1:8001");
+  }
+
+  @Test
   void shouldParseServeWithBindOverridesAndMemoryWithoutData() throws Exception {
     final Cli.Serve s = (Cli.Serve) Cli.parse(new String[] {
         "serve", "--id", "1", "--peers", PEERS, "--storage", "memory", "--transport", "aeron",
@@ -71,6 +81,8 @@ class CliTest {
       "serve --id 1 --peers P --data d --init=yes                         | --init",
       "serve --id 1 --peers P --data                                      | --data",
       "serve --id 1 --peers P --data d extra                              | extra",
+      "serve --id 1 --peers P --data d --learner --init                   | --learner",
+      "serve --id 1 --peers P --data d --learner=yes                      | --learner",
       "demo --writes -5                                                   | --writes",
       "demo --writes 2000000                                              | --writes",
       "demo --nodes 5                                                     | --nodes",

@@ -19,7 +19,7 @@ class DemoTest {
     assertThat(code).as("%s%n%s", printed, err).isZero();
     assertThat(printed).contains(
         "leader elected: node", "300 writes committed", "-> 307", "killed the leader", "new leader: node",
-        "read all 300 keys back through the log", "every value intact", "\"stale_possible\":true", "metrics:",
+        "read all 300 keys back linearizably", "every value intact", "\"stale_possible\":true", "metrics:",
         "demo finished", "deleted");
   }
 }

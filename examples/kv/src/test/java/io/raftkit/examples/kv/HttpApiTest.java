@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -144,11 +145,14 @@ class HttpApiTest {
   }
 
   @Test
-  void shouldRedirectWritesAndLinearizableReadsFromAFollowerToTheLeader() throws Exception {
+  void shouldRedirectWritesReadsAndAdminChangesFromAFollowerToTheLeader() throws Exception {
     final KvNode follower = follower();
     for (final String[] req : new String[][] {
         {"PUT", "/kv/r", "{\"value\":\"v\"}"}, {"DELETE", "/kv/r", null}, {"GET", "/kv/r", null},
-        {"POST", "/kv/r/cas", "{\"expected\":null,\"value\":\"v\"}"}}) {
+        {"GET", "/kv/r?consistency=linearizable", null}, {"GET", "/kv/r?consistency=lease", null},
+        {"POST", "/kv/r/cas", "{\"expected\":null,\"value\":\"v\"}"},
+        {"POST", "/admin/membership", "{\"op\":\"remove_voters\",\"ids\":[" + leader.id() + "]}"},
+        {"POST", "/admin/learners", "{\"id\":9,\"raft\":\"127.0.0.1:1\",\"http\":\"127.0.0.1:2\"}"}}) {
       final LogId before = follower.raft().metrics().lastLogId();
       final HttpResponse<String> r = send(req[0], follower, req[1], req[2]);
       assertThat(r.statusCode()).as("%s %s: %s", req[0], req[1], r.body()).isEqualTo(307);
@@ -157,6 +161,59 @@ class HttpApiTest {
       assertThat(follower.raft().metrics().lastLogId()).isEqualTo(before);
     }
     assertThat(leader.stateMachine().get("r")).isNull();
+    assertThat(leader.raft().metrics().membership().membership().nodes()).containsOnlyKeys(1L, 2L, 3L);
+  }
+
+  @Test
+  void shouldReadTheWrittenValueLinearizablyAndWithALeaseWithoutWritingTheLog() throws Exception {
+    final HttpResponse<String> put = send("PUT", leader, "/kv/confirmed", "{\"value\":\"seen\"}");
+    assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+    final long written = jsonLong(put.body(), "log_index");
+    final LogId before = leader.raft().metrics().lastLogId();
+
+    final HttpResponse<String> linearizable = send("GET", leader, "/kv/confirmed?consistency=linearizable", null);
+    assertThat(linearizable.statusCode()).as(linearizable.body()).isEqualTo(200);
+    assertThat(linearizable.body()).contains("\"value\":\"seen\"", "\"consistency\":\"linearizable\"",
+        "\"node\":" + leader.id());
+    assertThat(jsonLong(linearizable.body(), "read_index")).isGreaterThanOrEqualTo(written);
+
+    final HttpResponse<String> lease = leaseRead(leader, "/kv/confirmed?consistency=lease");
+    assertThat(lease.statusCode()).as(lease.body()).isEqualTo(200);
+    assertThat(lease.body()).contains("\"value\":\"seen\"", "\"consistency\":\"lease\"");
+    assertThat(jsonLong(lease.body(), "read_index")).isGreaterThanOrEqualTo(written);
+
+    final HttpResponse<String> missing = leaseRead(leader, "/kv/never-written?consistency=lease");
+    assertThat(missing.statusCode()).as(missing.body()).isEqualTo(404);
+    assertThat(missing.body()).contains("\"error\":\"key not found\"", "\"consistency\":\"lease\"");
+    assertThat(send("GET", leader, "/kv/never-written", null).statusCode()).isEqualTo(404);
+
+    assertThat(leader.raft().metrics().lastLogId()).as("reads append nothing").isEqualTo(before);
+  }
+
+  /**
+   * A lease read; while the leader answers 503 (its lease not established or just lapsed on a busy
+   * machine), forces a heartbeat round and waits for a quorum to acknowledge it, then retries.
+   */
+  private HttpResponse<String> leaseRead(final KvNode node, final String path) throws Exception {
+    final long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (true) {
+      final HttpResponse<String> r = send("GET", node, path, null);
+      if (r.statusCode() != 503 || System.nanoTime() - deadline > 0) {
+        return r;
+      }
+      assertThat(r.body()).contains("lease expired", "consistency=linearizable");
+      assertThat(r.headers().firstValue("retry-after")).hasValue("1");
+      final long acked = node.raft().metrics().quorumAckNanos();
+      node.raft().trigger().heartbeat().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+      node.raft().awaitMetrics(m -> m.quorumAckNanos() != acked, TIMEOUT).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+    }
+  }
+
+  /** An integer member of a flat JSON answer. */
+  private static long jsonLong(final String body, final String member) throws Exception {
+    final Object v = Json.parseObject(body.strip().getBytes(StandardCharsets.UTF_8)).get(member);
+    assertThat(v).as("%s in %s", member, body).isInstanceOf(Json.JsonNumber.class);
+    return Long.parseLong(((Json.JsonNumber) v).literal());
   }
 
   @Test
@@ -206,16 +263,60 @@ class HttpApiTest {
         Arguments.of("GET", "/kv/k?consistency=eventual", null, 400, "consistency=eventual"),
         Arguments.of("GET", "/kv/k?consistency=local&consistency=local", null, 400, "repeated"),
         Arguments.of("GET", "/kv/k?limit=1", null, 400, "parameter=limit"),
-        Arguments.of("GET", "/kv/k?consistency=lease", null, 501, "lease"),
+        Arguments.of("GET", "/kv/k?consistency=read_index", null, 400, "must be linearizable, lease or local"),
         Arguments.of("GET", "/nope", null, 404, "no such route: /nope"),
         Arguments.of("GET", "/", null, 404, "no such route"),
         Arguments.of("GET", "/admin/init", null, 405, "allowed: POST"),
         Arguments.of("POST", "/admin/init", "{}", 400, "takes no body"),
         Arguments.of("POST", "/admin/metrics", null, 405, "allowed: GET"),
-        Arguments.of("POST", "/admin/learners", "{\"id\":4}", 501, "adding a learner"),
-        Arguments.of("POST", "/admin/membership", "{}", 501, "changing membership"),
+        Arguments.of("GET", "/admin/learners", null, 405, "allowed: POST"),
+        Arguments.of("POST", "/admin/learners", "{\"id\":4}", 400, "missing member"),
+        Arguments.of("POST", "/admin/learners", learner("0", "\"127.0.0.1:1\"", "\"127.0.0.1:2\""), 400, ">= 1"),
+        Arguments.of("POST", "/admin/learners", learner("\"4\"", "\"127.0.0.1:1\"", "\"127.0.0.1:2\""), 400, ">= 1"),
+        Arguments.of("POST", "/admin/learners", learner("4.5", "\"127.0.0.1:1\"", "\"127.0.0.1:2\""), 400, ">= 1"),
+        Arguments.of("POST", "/admin/learners", learner("4", "\"nohost\"", "\"127.0.0.1:2\""), 400, "host:port"),
+        Arguments.of("POST", "/admin/learners", learner("4", "\"127.0.0.1:1\"", "7"), 400, "must be a JSON string"),
+        Arguments.of("POST", "/admin/learners", learner("4", "\"127.0.0.1:1\"", "\"h:0\""), 400, "port=0"),
+        Arguments.of("POST", "/admin/learners",
+            "{\"id\":4,\"raft\":\"127.0.0.1:1\",\"http\":\"127.0.0.1:2\",\"blocking\":\"yes\"}", 400,
+            "true or false"),
+        Arguments.of("POST", "/admin/learners",
+            "{\"id\":4,\"raft\":\"127.0.0.1:1\",\"http\":\"127.0.0.1:2\",\"voter\":true}", 400,
+            "unknown member"),
+        Arguments.of("POST", "/admin/learners", learner("1", "\"127.0.0.1:1\"", "\"127.0.0.1:2\""), 400,
+            "already a member"),
+        Arguments.of("POST", "/admin/learners?x=1", learner("4", "\"127.0.0.1:1\"", "\"127.0.0.1:2\""), 400,
+            "unknown query parameter"),
+        Arguments.of("GET", "/admin/membership", null, 405, "allowed: POST"),
+        Arguments.of("POST", "/admin/membership", "{}", 400, "missing member"),
+        Arguments.of("POST", "/admin/membership", "{\"op\":\"add_voters\"}", 400, "missing member=\\\"ids\\\""),
+        Arguments.of("POST", "/admin/membership", "{\"op\":\"add_learners\",\"ids\":[4]}", 400,
+            "op=add_learners must be one of [add_voters, remove_voters, replace_all_voters]"),
+        Arguments.of("POST", "/admin/membership", "{\"op\":null,\"ids\":[4]}", 400, "must be a JSON string"),
+        Arguments.of("POST", "/admin/membership", "{\"op\":\"add_voters\",\"ids\":[]}", 400, "non-empty"),
+        Arguments.of("POST", "/admin/membership", "{\"op\":\"add_voters\",\"ids\":4}", 400, "non-empty"),
+        Arguments.of("POST", "/admin/membership", "{\"op\":\"add_voters\",\"ids\":[[4]]}", 400, "nested"),
+        Arguments.of("POST", "/admin/membership", "{\"op\":\"add_voters\",\"ids\":[\"4\"]}", 400, ">= 1"),
+        Arguments.of("POST", "/admin/membership", "{\"op\":\"add_voters\",\"ids\":[-1]}", 400, ">= 1"),
+        Arguments.of("POST", "/admin/membership", "{\"op\":\"add_voters\",\"ids\":[2,2]}", 400, "twice"),
+        Arguments.of("POST", "/admin/membership", "{\"op\":\"add_voters\",\"ids\":[4],\"retain\":1}", 400,
+            "true or false"),
+        Arguments.of("POST", "/admin/membership", "{\"op\":\"add_voters\",\"ids\":[4],\"force\":true}", 400,
+            "unknown member"),
+        Arguments.of("POST", "/admin/membership", "{\"op\":\"add_voters\",\"ids\":[9]}", 400,
+            "node 9 is not a member"),
+        Arguments.of("POST", "/admin/membership", "{\"op\":\"remove_voters\",\"ids\":[9]}", 400,
+            "node 9 is not a voter"),
+        Arguments.of("POST", "/admin/membership", "{\"op\":\"replace_all_voters\",\"ids\":[1,9]}", 400,
+            "node 9 is not a member"),
+        Arguments.of("POST", "/admin/membership", "{\"op\":\"remove_voters\",\"ids\":[1,2,3]}", 400,
+            "would leave no voter"),
         Arguments.of("POST", "/admin/transfer-leader", "{}", 501, "leadership transfer"),
         Arguments.of("POST", "/admin/snapshot", null, 501, "snapshots"));
+  }
+
+  private static String learner(final String id, final String raft, final String http) {
+    return "{\"id\":" + id + ",\"raft\":" + raft + ",\"http\":" + http + ",\"blocking\":false}";
   }
 
   @ParameterizedTest(name = "{0} {1} -> {3}")
@@ -233,6 +334,8 @@ class HttpApiTest {
         .describedAs("a flat JSON object").containsKey("error");
     assertThat(leader.raft().metrics().lastLogId()).isEqualTo(before);
     assertThat(leader.stateMachine().snapshot()).isEqualTo(data);
+    assertThat(leader.raft().metrics().membership().membership().configs()).isEqualTo(List.of(Set.of(1L, 2L, 3L)));
+    assertThat(leader.raft().metrics().membership().membership().nodes()).containsOnlyKeys(1L, 2L, 3L);
   }
 
   @Test

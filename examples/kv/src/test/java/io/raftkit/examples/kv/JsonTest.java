@@ -31,13 +31,22 @@ class JsonTest {
   @ParameterizedTest
   @ValueSource(strings = {
       "", "   ", "{", "}", "[]", "\"a\"", "null", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{,}", "{a:1}",
-      "{\"a\":{}}", "{\"a\":[1]}", "{\"a\":1}{}", "{\"a\":1} x", "{\"a\":1,\"a\":2}", "{\"a\":\"\\x\"}",
+      "{\"a\":{}}", "{\"a\":[[1]]}", "{\"a\":[{}]}", "{\"a\":[1,]}", "{\"a\":[1 2]}", "{\"a\":[1", "{\"a\":1}{}", "{\"a\":1} x", "{\"a\":1,\"a\":2}", "{\"a\":\"\\x\"}",
       "{\"a\":\"\\u12\"}", "{\"a\":\"unterminated}", "{\"a\":\"tab\there\"}", "{\"a\":01}", "{\"a\":-}",
       "{\"a\":1.}", "{\"a\":1e}", "{\"a\":tru}", "{\"a\":nul}", "{\"a\":True}", "{'a':1}"})
   void shouldRefuseWhatIsNotAFlatObject(final String body) {
     assertThatThrownBy(() -> Json.parseObject(body.getBytes(StandardCharsets.UTF_8)))
         .isInstanceOf(Json.JsonException.class)
         .hasMessageMatching(".*(offset|expected|empty|nested|duplicate|unterminated).*");
+  }
+
+  @Test
+  void shouldParseFlatArrays() throws Exception {
+    final Map<String, Object> m = Json.parseObject(
+        "{\"ids\":[ 4 , 5 ],\"e\":[],\"mixed\":[\"a\",true,null,-1.5]}".getBytes(StandardCharsets.UTF_8));
+    assertThat(m.get("ids")).isEqualTo(List.of(new Json.JsonNumber("4"), new Json.JsonNumber("5")));
+    assertThat(m.get("e")).isEqualTo(List.of());
+    assertThat(m.get("mixed")).isEqualTo(Arrays.asList("a", true, null, new Json.JsonNumber("-1.5")));
   }
 
   @Test
