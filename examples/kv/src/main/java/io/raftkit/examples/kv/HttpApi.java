@@ -91,8 +91,10 @@ import org.slf4j.LoggerFactory;
  *       removed voters as learners. 200 with the log id of the final membership entry, 400 for a
  *       change the engine refuses, 409 if another change is in progress, 503 if the leader has not
  *       yet committed an entry of its term</td></tr>
- *   <tr><td>{@code POST /admin/transfer-leader}, {@code /admin/snapshot}</td><td>501: the engine
- *       lacks these</td></tr>
+ *   <tr><td>{@code POST /admin/transfer-leader} {@code {"id":2}}</td><td>hands leadership to a
+ *       voter (leader only): 200 once this node follows it, 400 if it is not a voter, 409 if a
+ *       transfer is in progress, 504 if the target did not take over in time</td></tr>
+ *   <tr><td>{@code POST /admin/snapshot}</td><td>501: the engine lacks snapshots</td></tr>
  * </table>
  *
  * <p>Keys are one path segment, percent-encoded (a {@code /} in a key is {@code %2F}); see {@link
@@ -117,9 +119,7 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   /** The admin paths of features the engine does not have yet, and what each lacks. */
   private static final Map<String, String> NOT_IMPLEMENTED =
-      Map.of(
-          "/admin/transfer-leader", "leadership transfer",
-          "/admin/snapshot", "snapshots");
+      Map.of("/admin/snapshot", "snapshots");
 
   /** The membership operations of {@code POST /admin/membership}. */
   private static final Set<String> MEMBERSHIP_OPS = Set.of("add_voters", "remove_voters", "replace_all_voters");
@@ -198,13 +198,18 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
   /**
    * Sends {@code answer} once it and every earlier answer on this connection are sent: requests
    * complete out of order (a local read before a write), but a pipelining client gets its
-   * responses in request order. Runs on the event loop, so the tail needs no lock.
+   * responses in request order. Registered on the event loop, so the tail needs no lock; every send
+   * goes through the event loop's task queue, which keeps the order.
    */
   private static void reply(
       final ChannelHandlerContext ctx, final boolean keepAlive, final CompletableFuture<FullHttpResponse> answer) {
     final Attribute<CompletableFuture<Void>> tail = ctx.channel().attr(TAIL);
     final CompletableFuture<Void> previous = tail.get() == null ? CompletableFuture.completedFuture(null) : tail.get();
-    tail.set(previous.thenCombine(answer, (v, response) -> response).thenAccept(r -> send(ctx, keepAlive, r)));
+    // Always hand the write to the event loop's queue, even when already on it: an answer completed
+    // on the apply thread is queued there, and a later answer written inline would overtake it
+    // (and a "Connection: close" answer would then close the channel before the earlier one left).
+    tail.set(previous.thenCombine(answer, (v, response) -> response)
+        .thenAccept(r -> ctx.executor().execute(() -> send(ctx, keepAlive, r))));
   }
 
   private CompletableFuture<FullHttpResponse> route(final FullHttpRequest request) throws Refused {
@@ -257,6 +262,10 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
         allow(method, "POST");
         noQuery(uri);
         return changeMembership(request);
+      case "/admin/transfer-leader":
+        allow(method, "POST");
+        noQuery(uri);
+        return transferLeader(request);
       case "/admin/metrics":
         allow(method, "GET");
         noQuery(uri);
@@ -362,6 +371,17 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
   }
 
   /** {@code POST /admin/membership}: validates the body in full, then {@link Raft#changeMembership}. */
+  private CompletableFuture<FullHttpResponse> transferLeader(final FullHttpRequest request) throws Refused {
+    final Map<String, Object> body = jsonBody(request, Set.of("id"), Set.of("id"));
+    final long target = idValue("id", body.get("id"));
+    return raft.trigger().transferLeader(target).thenApply(v -> {
+      final Map<String, Object> out = new LinkedHashMap<>();
+      out.put("node", settings.id());
+      out.put("leader", target);
+      return json(HttpResponseStatus.OK, out);
+    });
+  }
+
   private CompletableFuture<FullHttpResponse> changeMembership(final FullHttpRequest request) throws Refused {
     final Map<String, Object> body = jsonBody(request, Set.of("op", "ids", "retain"), Set.of("op", "ids"));
     final String op = stringMember(body, "op", false);
@@ -513,6 +533,10 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
         return r;
       }
       return json(HttpResponseStatus.BAD_REQUEST, body);
+    }
+    if (cause instanceof io.raftkit.api.error.LeadershipTransferException) {
+      // The target did not take over in time (lagging or dead); this node leads and takes writes again.
+      return json(HttpResponseStatus.GATEWAY_TIMEOUT, body);
     }
     if (cause instanceof LeaseExpiredException) {
       body.put("error", "the leader's lease expired (or is not established yet); retry, or use"

@@ -311,7 +311,8 @@ class HttpApiTest {
             "node 9 is not a member"),
         Arguments.of("POST", "/admin/membership", "{\"op\":\"remove_voters\",\"ids\":[1,2,3]}", 400,
             "would leave no voter"),
-        Arguments.of("POST", "/admin/transfer-leader", "{}", 501, "leadership transfer"),
+        Arguments.of("POST", "/admin/transfer-leader", "{}", 400, "id"),
+        Arguments.of("POST", "/admin/transfer-leader", "{\"id\":9}", 400, "node 9 is not a voter"),
         Arguments.of("POST", "/admin/snapshot", null, 501, "snapshots"));
   }
 

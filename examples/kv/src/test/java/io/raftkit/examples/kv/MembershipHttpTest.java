@@ -73,6 +73,22 @@ class MembershipHttpTest {
     leader.raft().awaitMetrics(x -> x.committed().index() >= index, TIMEOUT).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
   }
 
+  @Test
+  void shouldTransferLeadershipOverHttp() throws Exception {
+    startCluster(Config.builder().clusterId(KvNode.CLUSTER_ID).build());
+    final long target = leader.id() % 3 + 1;
+
+    final HttpResponse<String> r = send("POST", leader, "/admin/transfer-leader", "{\"id\":" + target + "}");
+
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    assertThat(r.body()).contains("\"leader\":" + target);
+    final RaftMetrics m = node(target).raft().awaitMetrics(RaftMetrics::isLeader, TIMEOUT)
+        .get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+    assertThat(m.nodeId()).isEqualTo(target);
+    final HttpResponse<String> put = send("PUT", node(target), "/kv/after-transfer", "{\"value\":\"v\"}");
+    assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+  }
+
   @AfterEach
   void stopCluster() {
     nodes.forEach(KvNode::close);
