@@ -19,10 +19,14 @@ final class LogTracker {
   private long[] runTerm = new long[8];
   private int runs;
 
-  // sizes[sizesHead + k] is the payload size of entry purged.index + 1 + k.
-  private int[] sizes = new int[1024];
+  // The payload size of entry purged.index + 1 + k sits at slot sizesHead + k of the chunk list.
+  // Chunks, not one array: doubling a big array copied tens of MiB at 2^23 entries, and the GC
+  // pause cost a leader its lease in raft-bench.
+  private static final int SHIFT = 12;
+  private static final int CHUNK = 1 << SHIFT;
+  private static final int MASK = CHUNK - 1;
+  private final java.util.ArrayList<int[]> sizeChunks = new java.util.ArrayList<>();
   private int sizesHead;
-  private int sizesTail;
 
   LogId purgedLogId() {
     return purged;
@@ -64,7 +68,8 @@ final class LogTracker {
 
   /** The payload size of the held entry at {@code index}. */
   int sizeAt(final long index) {
-    return sizes[sizesHead + (int) (index - purged.index() - 1)];
+    final int p = sizesHead + (int) (index - purged.index() - 1);
+    return sizeChunks.get(p >>> SHIFT)[p & MASK];
   }
 
   private int runOf(final long index) {
@@ -97,17 +102,11 @@ final class LogTracker {
       runTerm[runs] = term;
       runs++;
     }
-    if (sizesTail == sizes.length) {
-      final int held = sizesTail - sizesHead;
-      if (sizesHead > sizes.length / 2) {
-        System.arraycopy(sizes, sizesHead, sizes, 0, held);
-      } else {
-        sizes = Arrays.copyOfRange(sizes, sizesHead, sizesHead + Math.max(1024, held * 2));
-      }
-      sizesHead = 0;
-      sizesTail = held;
+    final int p = sizesHead + (int) (lastIndex - purged.index() - 1);
+    if ((p >>> SHIFT) == sizeChunks.size()) {
+      sizeChunks.add(new int[CHUNK]);
     }
-    sizes[sizesTail++] = size;
+    sizeChunks.get(p >>> SHIFT)[p & MASK] = size;
   }
 
   /** Forgets the entries {@code [fromIndex, lastIndex]}; {@code fromIndex > purged index}. */
@@ -119,8 +118,11 @@ final class LogTracker {
     if (fromIndex > lastIndex) {
       return;
     }
-    sizesTail -= (int) (lastIndex - fromIndex + 1);
     lastIndex = fromIndex - 1;
+    final int needed = (sizesHead + (int) (lastIndex - purged.index()) + MASK) >>> SHIFT;
+    while (sizeChunks.size() > needed) {
+      sizeChunks.remove(sizeChunks.size() - 1);
+    }
     while (runs > 0 && runStart[runs - 1] > lastIndex) {
       runs--;
     }
@@ -134,12 +136,16 @@ final class LogTracker {
     if (upTo.index() >= lastIndex) {
       runs = 0;
       sizesHead = 0;
-      sizesTail = 0;
+      sizeChunks.clear();
       lastIndex = upTo.index();
       purged = upTo;
       return;
     }
     sizesHead += (int) (upTo.index() - purged.index());
+    while (sizesHead >= CHUNK) {
+      sizeChunks.remove(0);
+      sizesHead -= CHUNK;
+    }
     purged = upTo;
     int drop = 0;
     while (drop + 1 < runs && runStart[drop + 1] <= upTo.index() + 1) {

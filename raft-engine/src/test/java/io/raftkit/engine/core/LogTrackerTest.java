@@ -166,4 +166,23 @@ class LogTrackerTest {
     }
     assertThat(log.lastIndex()).isEqualTo(last);
   }
+
+  @Test
+  void shouldKeepSizesAcrossChunkBoundariesThroughTruncationAndPurge() {
+    final LogTracker t = new LogTracker();
+    for (int i = 1; i <= 10_000; i++) {
+      t.append(1 + i / 5_000, i % 977);
+    }
+    assertThat(t.sizeAt(4096)).isEqualTo(4096 % 977);
+    assertThat(t.sizeAt(4097)).isEqualTo(4097 % 977);
+    t.truncateFrom(4_000);
+    for (int i = 4_000; i <= 9_000; i++) {
+      t.append(1, i % 131);
+    }
+    t.purgeUpTo(LogId.of(1, 8_200));
+    for (long i = 8_201; i <= 9_000; i++) {
+      assertThat(t.sizeAt(i)).as("size at %d", i).isEqualTo((int) (i % 131));
+    }
+    assertThat(t.lastLogId()).isEqualTo(LogId.of(1, 9_000));
+  }
 }
