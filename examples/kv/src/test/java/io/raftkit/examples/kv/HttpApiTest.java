@@ -147,17 +147,23 @@ class HttpApiTest {
   @Test
   void shouldRedirectWritesReadsAndAdminChangesFromAFollowerToTheLeader() throws Exception {
     final KvNode follower = follower();
+    // Earlier tests' entries may still be on their way to this follower: let it catch up first, so
+    // that a change of its log can only come from the request under test.
+    final LogId leaderLast = leader.raft().metrics().lastLogId();
+    follower.raft().awaitMetrics(m -> m.lastLogId().equals(leaderLast), TIMEOUT)
+        .get(TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
     for (final String[] req : new String[][] {
         {"PUT", "/kv/r", "{\"value\":\"v\"}"}, {"DELETE", "/kv/r", null}, {"GET", "/kv/r", null},
         {"GET", "/kv/r?consistency=linearizable", null}, {"GET", "/kv/r?consistency=lease", null},
         {"POST", "/kv/r/cas", "{\"expected\":null,\"value\":\"v\"}"},
         {"POST", "/admin/membership", "{\"op\":\"remove_voters\",\"ids\":[" + leader.id() + "]}"},
         {"POST", "/admin/learners", "{\"id\":9,\"raft\":\"127.0.0.1:1\",\"http\":\"127.0.0.1:2\"}"}}) {
-      final LogId before = follower.raft().metrics().lastLogId();
+      final LogId before = leader.raft().metrics().lastLogId();
       final HttpResponse<String> r = send(req[0], follower, req[1], req[2]);
       assertThat(r.statusCode()).as("%s %s: %s", req[0], req[1], r.body()).isEqualTo(307);
       assertThat(r.headers().firstValue("location")).hasValue("http://" + leader.httpAddress() + req[1]);
       assertThat(r.body()).contains("\"leader_id\":" + leader.id(), "\"leader_http\":\"" + leader.httpAddress() + "\"");
+      assertThat(leader.raft().metrics().lastLogId()).as("nothing proposed").isEqualTo(before);
       assertThat(follower.raft().metrics().lastLogId()).isEqualTo(before);
     }
     assertThat(leader.stateMachine().get("r")).isNull();
