@@ -27,6 +27,7 @@ class LeadershipTransferClusterTest {
       // With 2-4 s election timeouts, only the transfer can explain a new leader this soon.
       final RaftMetrics m = cluster.node(target).awaitMetrics(RaftMetrics::isLeader, TIMEOUT).get(30, TimeUnit.SECONDS);
       assertThat(m.currentTerm()).isEqualTo(leader.metrics().currentTerm());
+      // The transfer completed because the old leader follows the target: its metrics say so.
       assertThat(leader.metrics().currentLeader()).isEqualTo(target);
       assertThat(cluster.node(target).write(new byte[] {2}).get(30, TimeUnit.SECONDS).response()).isEqualTo(2L);
     }

@@ -569,8 +569,10 @@ final class RaftNode<R> implements Raft<R> {
           n++;
         }
         engine.endBatch();
-        dispatch();
+        // Metrics first: a future completed by a command then never sees older metrics than the
+        // engine state that completed it (a transfer's caller sees the new leader, for example).
         publishMetrics();
+        dispatch();
         if (n == 0) {
           engineParked = true;
           if (events.isEmpty() && running) {
