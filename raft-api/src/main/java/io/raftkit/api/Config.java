@@ -41,6 +41,12 @@ public final class Config {
   public static final int MAX_ENTRY_BYTES_DEFAULT = 16 << 20;
   /** Default maximum number of client writes accepted but not yet applied. */
   public static final int MAX_PENDING_WRITES_DEFAULT = 65_536;
+  /** Default snapshot policy: a snapshot every 10,000 applied entries. */
+  public static final SnapshotPolicy SNAPSHOT_POLICY_DEFAULT = SnapshotPolicy.logsSinceLast(10_000);
+  /** Default number of entries kept in the log below the last snapshot when it is purged. */
+  public static final long MAX_IN_SNAPSHOT_LOG_TO_KEEP_DEFAULT = 1_000;
+  /** Default maximum data bytes in one chunk of a snapshot streamed to a follower. */
+  public static final int SNAPSHOT_MAX_CHUNK_SIZE_DEFAULT = 1 << 20;
 
   private final String clusterId;
   private final Duration electionTimeoutMin;
@@ -54,6 +60,9 @@ public final class Config {
   private final int maxPendingWrites;
   private final boolean preVote;
   private final boolean checkQuorum;
+  private final SnapshotPolicy snapshotPolicy;
+  private final long maxInSnapshotLogToKeep;
+  private final int snapshotMaxChunkSize;
 
   private Config(final Builder b) {
     this.clusterId = b.clusterId;
@@ -68,6 +77,9 @@ public final class Config {
     this.maxPendingWrites = b.maxPendingWrites;
     this.preVote = b.preVote;
     this.checkQuorum = b.checkQuorum;
+    this.snapshotPolicy = b.snapshotPolicy;
+    this.maxInSnapshotLogToKeep = b.maxInSnapshotLogToKeep;
+    this.snapshotMaxChunkSize = b.snapshotMaxChunkSize;
   }
 
   /** A builder holding the defaults. */
@@ -89,6 +101,9 @@ public final class Config {
         .rpcTimeout(rpcTimeout)
         .maxEntriesPerAppend(maxEntriesPerAppend)
         .maxBytesPerAppend(maxBytesPerAppend)
+        .snapshotPolicy(snapshotPolicy)
+        .maxInSnapshotLogToKeep(maxInSnapshotLogToKeep)
+        .snapshotMaxChunkSize(snapshotMaxChunkSize)
         .maxInflightAppends(maxInflightAppends)
         .maxEntryBytes(maxEntryBytes)
         .maxPendingWrites(maxPendingWrites)
@@ -159,6 +174,24 @@ public final class Config {
     return checkQuorum;
   }
 
+  /** When the node builds snapshots on its own (see {@link SnapshotPolicy}). */
+  public SnapshotPolicy snapshotPolicy() {
+    return snapshotPolicy;
+  }
+
+  /**
+   * How many entries below the last snapshot stay in the log when it is purged after a snapshot,
+   * so that a follower a little behind still gets entries rather than a whole snapshot.
+   */
+  public long maxInSnapshotLogToKeep() {
+    return maxInSnapshotLogToKeep;
+  }
+
+  /** The most data bytes in one chunk of a snapshot streamed to a follower. */
+  public int snapshotMaxChunkSize() {
+    return snapshotMaxChunkSize;
+  }
+
   @Override
   public String toString() {
     return "Config{clusterId="
@@ -185,6 +218,12 @@ public final class Config {
         + preVote
         + ", checkQuorum="
         + checkQuorum
+        + ", snapshotPolicy="
+        + snapshotPolicy
+        + ", maxInSnapshotLogToKeep="
+        + maxInSnapshotLogToKeep
+        + ", snapshotMaxChunkSize="
+        + snapshotMaxChunkSize
         + "}";
   }
 
@@ -202,6 +241,9 @@ public final class Config {
     private int maxPendingWrites = MAX_PENDING_WRITES_DEFAULT;
     private boolean preVote = true;
     private boolean checkQuorum = true;
+    private SnapshotPolicy snapshotPolicy = SNAPSHOT_POLICY_DEFAULT;
+    private long maxInSnapshotLogToKeep = MAX_IN_SNAPSHOT_LOG_TO_KEEP_DEFAULT;
+    private int snapshotMaxChunkSize = SNAPSHOT_MAX_CHUNK_SIZE_DEFAULT;
 
     private Builder() {}
 
@@ -272,6 +314,24 @@ public final class Config {
       return this;
     }
 
+    /** See {@link Config#snapshotPolicy()}. */
+    public Builder snapshotPolicy(final SnapshotPolicy snapshotPolicy) {
+      this.snapshotPolicy = snapshotPolicy;
+      return this;
+    }
+
+    /** See {@link Config#maxInSnapshotLogToKeep()}. */
+    public Builder maxInSnapshotLogToKeep(final long maxInSnapshotLogToKeep) {
+      this.maxInSnapshotLogToKeep = maxInSnapshotLogToKeep;
+      return this;
+    }
+
+    /** See {@link Config#snapshotMaxChunkSize()}. */
+    public Builder snapshotMaxChunkSize(final int snapshotMaxChunkSize) {
+      this.snapshotMaxChunkSize = snapshotMaxChunkSize;
+      return this;
+    }
+
     /**
      * Checks every rule and builds the config.
      *
@@ -302,6 +362,14 @@ public final class Config {
       atLeast("maxInflightAppends", maxInflightAppends, 1);
       atLeast("maxEntryBytes", maxEntryBytes, 1);
       atLeast("maxPendingWrites", maxPendingWrites, 1);
+      if (snapshotPolicy == null) {
+        throw new ConfigException("snapshotPolicy", "snapshotPolicy must not be null; use SnapshotPolicy.NEVER");
+      }
+      if (maxInSnapshotLogToKeep < 0) {
+        throw new ConfigException("maxInSnapshotLogToKeep",
+            "maxInSnapshotLogToKeep=" + maxInSnapshotLogToKeep + " must be >= 0");
+      }
+      atLeast("snapshotMaxChunkSize", snapshotMaxChunkSize, 1);
       return new Config(this);
     }
 

@@ -17,6 +17,7 @@ import java.util.Objects;
  * @param committed the last entry it knows committed
  * @param lastApplied the last entry its state machine applied
  * @param purged the last entry purged from its log ({@link LogId#ZERO} if none)
+ * @param snapshot the last entry of its latest snapshot ({@link LogId#ZERO} if none)
  * @param membership its effective membership (the latest in its log)
  * @param replication on a leader: the highest index known replicated on each other member; empty
  *     otherwise
@@ -35,6 +36,7 @@ public record RaftMetrics(
     LogId committed,
     LogId lastApplied,
     LogId purged,
+    LogId snapshot,
     StoredMembership membership,
     Map<Long, Long> replication,
     long quorumAckNanos,
@@ -49,6 +51,7 @@ public record RaftMetrics(
     Objects.requireNonNull(committed, "committed");
     Objects.requireNonNull(lastApplied, "lastApplied");
     Objects.requireNonNull(purged, "purged");
+    Objects.requireNonNull(snapshot, "snapshot");
     Objects.requireNonNull(membership, "membership");
     replication = Map.copyOf(replication);
   }
@@ -100,6 +103,7 @@ public record RaftMetrics(
         + committed
         + " applied="
         + lastApplied
+        + (snapshot.index() == 0 ? "" : " snapshot=" + snapshot)
         + (purged.index() == 0 ? "" : " purged=" + purged)
         + (fatalError == null ? "" : " fatal=" + fatalError)
         + "}";

@@ -35,4 +35,26 @@ public interface Trigger {
    *     transfer is in progress
    */
   CompletableFuture<Void> transferLeader(long targetId);
+
+  /**
+   * Builds a snapshot of the state machine now, whatever the snapshot policy, then purges the
+   * log behind it (keeping {@link Config#maxInSnapshotLogToKeep()} entries). Writes go on while
+   * it is built.
+   *
+   * @return the snapshot's description once it is durable; if nothing was applied since the last
+   *     snapshot, that snapshot's (at once); fails with {@link
+   *     io.raftkit.api.error.InvalidRequestException} if nothing was applied yet or the state
+   *     machine does not build snapshots, with {@link io.raftkit.api.error.FatalStorageException}
+   *     naming the cause if it could not be written
+   */
+  CompletableFuture<SnapshotMeta> snapshot();
+
+  /**
+   * Purges the log up to and including index {@code upTo}, never beyond the last snapshot.
+   *
+   * @return completes once the engine has purged (the storage may free space later); fails with
+   *     {@link io.raftkit.api.error.InvalidRequestException} if {@code upTo} is beyond the last
+   *     snapshot or negative
+   */
+  CompletableFuture<Void> purgeLog(long upTo);
 }

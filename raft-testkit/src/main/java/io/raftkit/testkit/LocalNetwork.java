@@ -143,6 +143,31 @@ public final class LocalNetwork implements AutoCloseable {
     network.delay(from, to, Objects.requireNonNull(delay, "delay"));
   }
 
+  /** Decides, for each request about to leave a node, whether it is delivered. */
+  @FunctionalInterface
+  public interface RequestFilter {
+    /**
+     * Called on the sender's thread for every request before it travels.
+     *
+     * @param from the sending node id
+     * @param to the receiving node id
+     * @param request the request
+     * @return false to drop the request (its sender sees it fail as if the link were cut)
+     */
+    boolean deliver(long from, long to, io.raftkit.api.message.RaftRequest request);
+  }
+
+  /**
+   * Lets {@code filter} decide, for every request about to leave a node, whether it is delivered
+   * (a dropped request fails as on a cut link); {@code null} removes the filter. For tests that
+   * must stop a conversation at an exact message, such as the third chunk of a snapshot.
+   *
+   * @param filter the filter, or null
+   */
+  public void filter(final RequestFilter filter) {
+    network.filter(filter);
+  }
+
   /**
    * Whether messages from {@code from} to {@code to} are dropped now.
    *

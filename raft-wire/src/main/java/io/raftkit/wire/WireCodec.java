@@ -1,15 +1,23 @@
 package io.raftkit.wire;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.UnsafeByteOperations;
 import io.raftkit.api.Entry;
 import io.raftkit.api.EntryKind;
 import io.raftkit.api.LogId;
+import io.raftkit.api.Membership;
+import io.raftkit.api.SnapshotMeta;
+import io.raftkit.api.StoredMembership;
 import io.raftkit.api.message.AppendRequest;
 import io.raftkit.api.message.AppendResponse;
 import io.raftkit.api.message.RaftRequest;
 import io.raftkit.api.message.RaftResponse;
+import io.raftkit.api.message.InstallSnapshotRequest;
+import io.raftkit.api.message.InstallSnapshotResponse;
+import io.raftkit.api.message.ReadIndexRequest;
+import io.raftkit.api.message.ReadIndexResponse;
 import io.raftkit.api.message.TimeoutNowRequest;
 import io.raftkit.api.message.TimeoutNowResponse;
 import io.raftkit.api.message.VoteRequest;
@@ -176,6 +184,28 @@ public final class WireCodec {
         b.setTimeoutNowRequest(
             io.raftkit.wire.proto.TimeoutNowRequest.newBuilder().setTerm(t.term()).setLeaderId(t.leaderId()));
       }
+      case INSTALL_SNAPSHOT -> {
+        final InstallSnapshotRequest r = (InstallSnapshotRequest) request;
+        final SnapshotMeta meta = r.meta();
+        b.setInstallSnapshotChunk(
+            io.raftkit.wire.proto.InstallSnapshotChunk.newBuilder()
+                .setTerm(r.term())
+                .setLeaderId(r.leaderId())
+                .setLastIncluded(logId(meta.lastLogId()))
+                .setSnapshotId(meta.snapshotId())
+                .setOffset(r.offset())
+                // No copy: the request owns its data array (its contract).
+                .setData(UnsafeByteOperations.unsafeWrap(r.data()))
+                .setDone(r.done())
+                .setMembership(meta.membership().isEmpty() ? ByteString.EMPTY
+                    : UnsafeByteOperations.unsafeWrap(meta.membership().membership().encode()))
+                .setMembershipLogId(logId(meta.membership().logId())));
+      }
+      case READ_INDEX -> {
+        final ReadIndexRequest r = (ReadIndexRequest) request;
+        b.setReadIndexRequest(
+            io.raftkit.wire.proto.ReadIndexRequest.newBuilder().setTerm(r.term()).setFromId(r.fromId()));
+      }
       case APPEND -> {
         final AppendRequest a = (AppendRequest) request;
         final io.raftkit.wire.proto.AppendRequest.Builder ab =
@@ -224,6 +254,23 @@ public final class WireCodec {
         final TimeoutNowResponse t = (TimeoutNowResponse) response;
         b.setTimeoutNowResponse(
             io.raftkit.wire.proto.TimeoutNowResponse.newBuilder().setTerm(t.term()).setAccepted(t.accepted()));
+      }
+      case INSTALL_SNAPSHOT -> {
+        final InstallSnapshotResponse r = (InstallSnapshotResponse) response;
+        b.setInstallSnapshotResponse(
+            io.raftkit.wire.proto.InstallSnapshotResponse.newBuilder()
+                .setTerm(r.term())
+                .setNextOffset(r.nextOffset())
+                .setDone(r.done()));
+      }
+      case READ_INDEX -> {
+        final ReadIndexResponse r = (ReadIndexResponse) response;
+        b.setReadIndexResponse(
+            io.raftkit.wire.proto.ReadIndexResponse.newBuilder()
+                .setTerm(r.term())
+                .setSuccess(r.success())
+                .setReadIndex(r.readIndex())
+                .setLeaderHint(r.leaderHint()));
       }
     }
   }
@@ -285,11 +332,29 @@ public final class WireCodec {
           final io.raftkit.wire.proto.TimeoutNowResponse t = f.getTimeoutNowResponse();
           return new WireFrame.Response(correlationId, new TimeoutNowResponse(nonNegative("term", t.getTerm()), t.getAccepted()));
         }
-        case INSTALL_SNAPSHOT_CHUNK,
-            INSTALL_SNAPSHOT_RESPONSE,
-            READ_INDEX_REQUEST,
-            READ_INDEX_RESPONSE -> {
-          return new WireFrame.Unsupported(correlationId, f.getBodyCase().getNumber());
+        case INSTALL_SNAPSHOT_CHUNK -> {
+          final io.raftkit.wire.proto.InstallSnapshotChunk c = f.getInstallSnapshotChunk();
+          final LogId membershipLogId = logId(c.getMembershipLogId());
+          final StoredMembership membership = c.getMembership().isEmpty()
+              ? StoredMembership.EMPTY
+              : new StoredMembership(membershipLogId, Membership.decode(c.getMembership().toByteArray()));
+          final SnapshotMeta meta = new SnapshotMeta(logId(c.getLastIncluded()), membership, c.getSnapshotId());
+          return new WireFrame.Request(correlationId, new InstallSnapshotRequest(nonNegative("term", c.getTerm()),
+              c.getLeaderId(), meta, nonNegative("offset", c.getOffset()), c.getData().toByteArray(), c.getDone()));
+        }
+        case INSTALL_SNAPSHOT_RESPONSE -> {
+          final io.raftkit.wire.proto.InstallSnapshotResponse r = f.getInstallSnapshotResponse();
+          return new WireFrame.Response(correlationId, new InstallSnapshotResponse(
+              nonNegative("term", r.getTerm()), nonNegative("nextOffset", r.getNextOffset()), r.getDone()));
+        }
+        case READ_INDEX_REQUEST -> {
+          final io.raftkit.wire.proto.ReadIndexRequest r = f.getReadIndexRequest();
+          return new WireFrame.Request(correlationId, new ReadIndexRequest(nonNegative("term", r.getTerm()), r.getFromId()));
+        }
+        case READ_INDEX_RESPONSE -> {
+          final io.raftkit.wire.proto.ReadIndexResponse r = f.getReadIndexResponse();
+          return new WireFrame.Response(correlationId, new ReadIndexResponse(nonNegative("term", r.getTerm()),
+              r.getSuccess(), nonNegative("readIndex", r.getReadIndex()), nonNegative("leaderHint", r.getLeaderHint())));
         }
         case BODY_NOT_SET -> {
           // A newer peer's body lands among the unknown fields; report its number.

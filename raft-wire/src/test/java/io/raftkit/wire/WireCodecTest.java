@@ -161,16 +161,39 @@ class WireCodecTest {
   }
 
   @Test
-  void shouldDecodeSchemaRpcsWithoutApiTypeAsUnsupported() throws IOException {
+  void shouldRoundTripSnapshotChunksAndReadIndex() throws IOException {
+    final io.raftkit.api.SnapshotMeta meta = new io.raftkit.api.SnapshotMeta(LogId.of(3, 900),
+        new io.raftkit.api.StoredMembership(LogId.of(2, 17),
+            io.raftkit.api.Membership.ofVoters(java.util.Map.of(1L, "a:1", 2L, "b:2", 3L, "c:3"))),
+        "3-900-1");
+    final byte[] data = new byte[70_000];
+    new java.util.Random(3).nextBytes(data);
+    final List<WireFrame> frames = List.of(
+        new WireFrame.Request(7, new io.raftkit.api.message.InstallSnapshotRequest(3, 1, meta, 65_536, data, true)),
+        new WireFrame.Request(8, new io.raftkit.api.message.InstallSnapshotRequest(3, 1, meta, 0, new byte[0], false)),
+        new WireFrame.Response(7, new io.raftkit.api.message.InstallSnapshotResponse(3, 135_536, true)),
+        new WireFrame.Request(9, new io.raftkit.api.message.ReadIndexRequest(4, 2)),
+        new WireFrame.Response(9, new io.raftkit.api.message.ReadIndexResponse(4, true, 901, 0)),
+        new WireFrame.Response(9, new io.raftkit.api.message.ReadIndexResponse(5, false, 0, 3)));
+
+    for (final WireFrame frame : frames) {
+      assertThat(WireCodec.decode(WireCodec.encodeToArray(frame))).isEqualTo(frame);
+    }
+  }
+
+  @Test
+  void shouldRefuseASnapshotChunkWithoutItsSnapshotId() {
     final Frame chunk =
         Frame.newBuilder()
             .setCorrelationId(6)
             .setInstallSnapshotChunk(
-                io.raftkit.wire.proto.InstallSnapshotChunk.newBuilder().setData(ByteString.copyFromUtf8("abc")))
+                io.raftkit.wire.proto.InstallSnapshotChunk.newBuilder().setLeaderId(1).setData(ByteString.copyFromUtf8("abc")))
             .build();
 
-    assertThat(WireCodec.decode(chunk.toByteArray())).isEqualTo(new WireFrame.Unsupported(6, 14));
-    assertThat(WireCodec.decode(new byte[0])).isEqualTo(new WireFrame.Unsupported(0, 0));
+    assertThatThrownBy(() -> WireCodec.decode(chunk.toByteArray()))
+        .isInstanceOf(WireFormatException.class)
+        .hasMessageContaining("INSTALL_SNAPSHOT_CHUNK")
+        .hasMessageContaining("snapshotId");
   }
 
   @Test

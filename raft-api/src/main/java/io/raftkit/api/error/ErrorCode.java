@@ -25,5 +25,10 @@ public enum ErrorCode {
   /** A lease read was refused because the leader's lease is not valid. */
   LEASE_EXPIRED,
   /** A leadership transfer did not complete in time. */
-  TRANSFER_FAILED
+  TRANSFER_FAILED,
+  /**
+   * A write's entry may or may not have been committed, and this node can no longer tell: a
+   * snapshot from the leader replaced the log before the entry was applied here.
+   */
+  OUTCOME_UNKNOWN
 }

@@ -1,7 +1,7 @@
 package io.raftkit.api.message;
 
 /** A request from one node to another. */
-public sealed interface RaftRequest permits VoteRequest, AppendRequest, TimeoutNowRequest {
+public sealed interface RaftRequest permits VoteRequest, AppendRequest, TimeoutNowRequest, InstallSnapshotRequest, ReadIndexRequest {
 
   /** The concrete request types, for exhaustive switches. */
   enum Kind {
@@ -10,7 +10,11 @@ public sealed interface RaftRequest permits VoteRequest, AppendRequest, TimeoutN
     /** {@link AppendRequest}. */
     APPEND,
     /** {@link TimeoutNowRequest}. */
-    TIMEOUT_NOW
+    TIMEOUT_NOW,
+    /** {@link InstallSnapshotRequest}. */
+    INSTALL_SNAPSHOT,
+    /** {@link ReadIndexRequest}. */
+    READ_INDEX
   }
 
   /** Which request this is. */

@@ -1,7 +1,7 @@
 package io.raftkit.api.message;
 
 /** A response to a {@link RaftRequest}. */
-public sealed interface RaftResponse permits VoteResponse, AppendResponse, TimeoutNowResponse {
+public sealed interface RaftResponse permits VoteResponse, AppendResponse, TimeoutNowResponse, InstallSnapshotResponse, ReadIndexResponse {
 
   /** The concrete response types, for exhaustive switches. */
   enum Kind {
@@ -10,7 +10,11 @@ public sealed interface RaftResponse permits VoteResponse, AppendResponse, Timeo
     /** {@link AppendResponse}. */
     APPEND,
     /** {@link TimeoutNowResponse}. */
-    TIMEOUT_NOW
+    TIMEOUT_NOW,
+    /** {@link InstallSnapshotResponse}. */
+    INSTALL_SNAPSHOT,
+    /** {@link ReadIndexResponse}. */
+    READ_INDEX
   }
 
   /** Which response this is. */

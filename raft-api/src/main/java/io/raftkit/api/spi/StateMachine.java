@@ -2,6 +2,9 @@ package io.raftkit.api.spi;
 
 import io.raftkit.api.Entry;
 import io.raftkit.api.LogId;
+import io.raftkit.api.SnapshotMeta;
+import java.io.IOException;
+import java.io.InputStream;
 
 /**
  * The application's replicated state machine.
@@ -41,4 +44,36 @@ public interface StateMachine<R> {
    * @return the result handed to the client that wrote the entry (may be {@code null})
    */
   R apply(Entry entry);
+
+  /**
+   * Captures the state as of the last applied entry, for a snapshot. Called on the apply thread,
+   * so no entry is applied meanwhile: it must be quick (take an immutable or copy-on-write view,
+   * not the bytes). The returned source is then written out on another thread while {@link
+   * #apply} goes on, so it must not read state that later entries change.
+   *
+   * <p>The default refuses: a state machine without snapshots never lets the log be purged, and
+   * a follower that is too far behind cannot be brought up to date once it has been.
+   *
+   * @return what writes the snapshot's bytes
+   * @throws UnsupportedOperationException if this state machine does not build snapshots
+   */
+  default SnapshotSource snapshot() {
+    throw new UnsupportedOperationException(
+        getClass().getName() + " does not implement StateMachine.snapshot()");
+  }
+
+  /**
+   * Replaces the whole state with a snapshot's, as written by a {@link SnapshotSource}; afterwards
+   * {@link #lastApplied()} is {@code meta.lastLogId()}. Called on the apply thread, when a node
+   * starts from a snapshot newer than its state or a leader has sent one.
+   *
+   * @param meta what the snapshot holds
+   * @param data the snapshot's bytes; the caller closes it
+   * @throws IOException if the data cannot be read or is malformed (fatal to the node)
+   * @throws UnsupportedOperationException if this state machine does not restore snapshots
+   */
+  default void restore(final SnapshotMeta meta, final InputStream data) throws IOException {
+    throw new UnsupportedOperationException(
+        getClass().getName() + " does not implement StateMachine.restore()");
+  }
 }

@@ -2,10 +2,13 @@ package io.raftkit.engine.core;
 
 import io.raftkit.api.Entry;
 import io.raftkit.api.LogId;
+import io.raftkit.api.SnapshotMeta;
 import io.raftkit.api.Vote;
 import io.raftkit.api.error.RaftException;
 import io.raftkit.api.message.AppendRequest;
+import io.raftkit.api.message.InstallSnapshotRequest;
 import io.raftkit.api.message.RaftResponse;
+import io.raftkit.api.message.ReadIndexRequest;
 import io.raftkit.api.message.TimeoutNowRequest;
 import io.raftkit.api.message.VoteRequest;
 import java.util.List;
@@ -49,7 +52,19 @@ public sealed interface Command {
     /** {@link Complete}. */
     COMPLETE,
     /** {@link Fail}. */
-    FAIL
+    FAIL,
+    /** {@link BuildSnapshot}. */
+    BUILD_SNAPSHOT,
+    /** {@link PurgeLog}. */
+    PURGE_LOG,
+    /** {@link SendSnapshot}. */
+    SEND_SNAPSHOT,
+    /** {@link ReceiveSnapshotChunk}. */
+    RECEIVE_SNAPSHOT_CHUNK,
+    /** {@link InstallSnapshot}. */
+    INSTALL_SNAPSHOT,
+    /** {@link SendReadIndex}. */
+    SEND_READ_INDEX
   }
 
   /** Which command this is. */
@@ -246,6 +261,94 @@ public sealed interface Command {
     @Override
     public Kind kind() {
       return Kind.FAIL;
+    }
+  }
+
+  /**
+   * Builds a snapshot of the state machine as of what it has applied once the earlier {@link
+   * Apply} commands are done, and writes it to the snapshot store; the runtime reports the result
+   * with {@link Engine#handleSnapshotBuilt} or {@link Engine#handleSnapshotFailed}.
+   */
+  record BuildSnapshot() implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.BUILD_SNAPSHOT;
+    }
+  }
+
+  /**
+   * Purges the log up to and including {@code upTo}, after the IO issued before it; need not be
+   * durable. The engine has forgotten those entries already.
+   *
+   * @param upTo the last entry to purge; covered by a durable snapshot
+   */
+  record PurgeLog(LogId upTo) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.PURGE_LOG;
+    }
+  }
+
+  /**
+   * Streams this node's latest snapshot to {@code target} in chunks of at most {@link
+   * io.raftkit.api.Config#snapshotMaxChunkSize()} bytes, one chunk in flight at a time, while this
+   * node is leader of {@code term}; the runtime reports the end with {@link
+   * Engine#handleSnapshotSent} or {@link Engine#handleSnapshotSendFailed}.
+   *
+   * @param target the follower
+   * @param term the leader's term the chunks carry
+   */
+  record SendSnapshot(long target, long term) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.SEND_SNAPSHOT;
+    }
+  }
+
+  /**
+   * Writes one received snapshot chunk (its sender's term was checked). The runtime answers the
+   * chunk itself; after the last one it makes the snapshot durable and calls {@link
+   * Engine#handleSnapshotReceived} with {@code replyTo}, which then answers.
+   *
+   * @param request the chunk
+   * @param replyTo the token the answer carries
+   */
+  record ReceiveSnapshotChunk(InstallSnapshotRequest request, Object replyTo) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.RECEIVE_SNAPSHOT_CHUNK;
+    }
+  }
+
+  /**
+   * Replaces the state machine's state with the latest snapshot in the store, which is {@code
+   * meta}, after the {@link Apply} commands before it; then purges the log up to {@code
+   * meta.lastLogId()}. An IO: the log writer does no later IO before the state machine is
+   * restored and the log purged, and reports {@code ioSeq} done then.
+   *
+   * @param meta the snapshot
+   * @param ioSeq this IO's sequence number
+   */
+  record InstallSnapshot(SnapshotMeta meta, long ioSeq) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.INSTALL_SNAPSHOT;
+    }
+  }
+
+  /**
+   * Asks the leader for a read index on behalf of the reads of one batch; the answer goes back
+   * with {@link Engine#handleReadIndexResponse} or {@link Engine#handleReadIndexFailure}, with
+   * {@code batch}.
+   *
+   * @param target the leader
+   * @param request the request
+   * @param batch identifies the reads waiting for the answer
+   */
+  record SendReadIndex(long target, ReadIndexRequest request, long batch) implements Command {
+    @Override
+    public Kind kind() {
+      return Kind.SEND_READ_INDEX;
     }
   }
 }

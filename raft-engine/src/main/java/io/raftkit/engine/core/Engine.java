@@ -8,6 +8,7 @@ import io.raftkit.api.LogId;
 import io.raftkit.api.Membership;
 import io.raftkit.api.ReadPolicy;
 import io.raftkit.api.ServerState;
+import io.raftkit.api.SnapshotMeta;
 import io.raftkit.api.StoredMembership;
 import io.raftkit.api.Vote;
 import io.raftkit.api.error.AlreadyInitializedException;
@@ -16,9 +17,15 @@ import io.raftkit.api.error.LeadershipTransferException;
 import io.raftkit.api.error.LeaseExpiredException;
 import io.raftkit.api.error.NotAMemberException;
 import io.raftkit.api.error.NotLeaderException;
+import io.raftkit.api.error.RaftException;
 import io.raftkit.api.error.ShutdownException;
+import io.raftkit.api.error.UnreachableException;
 import io.raftkit.api.message.AppendRequest;
 import io.raftkit.api.message.AppendResponse;
+import io.raftkit.api.message.InstallSnapshotRequest;
+import io.raftkit.api.message.InstallSnapshotResponse;
+import io.raftkit.api.message.ReadIndexRequest;
+import io.raftkit.api.message.ReadIndexResponse;
 import io.raftkit.api.message.TimeoutNowRequest;
 import io.raftkit.api.message.TimeoutNowResponse;
 import io.raftkit.api.message.VoteRequest;
@@ -108,6 +115,20 @@ public final class Engine {
   private boolean roundWanted;
   private final ArrayList<PendingRead> pendingReads = new ArrayList<>();
 
+  // Follower reads: reads of this batch to ask the leader about, batches waiting for its answer,
+  // and reads that have their read index and wait for the state machine.
+  private final ArrayList<PendingRead> remoteReadsToSend = new ArrayList<>();
+  private final TreeMap<Long, List<PendingRead>> remoteReadBatches = new TreeMap<>();
+  private long remoteReadBatchSeq;
+  private final ArrayList<PendingRead> followerReads = new ArrayList<>();
+
+  // Snapshots: the latest durable one here, a build in progress and who waits for it.
+  private SnapshotMeta snapshot;
+  private boolean snapshotBuilding;
+  private boolean snapshotUnsupported;
+  private final ArrayList<Object> snapshotWaiters = new ArrayList<>();
+  private final ArrayList<Object> snapshotNextWaiters = new ArrayList<>();
+
   // A membership change in progress on this leader.
   private PendingChange pendingChange;
 
@@ -175,12 +196,36 @@ public final class Engine {
 
   /**
    * Tells the engine of the membership below the log (from a snapshot), before {@link
-   * #start(long)}.
+   * #start(long)}. Ignored if the recovered log already holds that entry or an older base is
+   * not older than it.
    */
   public void recoverBaseMembership(final StoredMembership base) {
-    if (!base.isEmpty()) {
-      memberships.add(0, base);
+    if (base.isEmpty()) {
+      return;
     }
+    for (final StoredMembership m : memberships) {
+      if (m.logId().index() == base.logId().index()) {
+        return;
+      }
+    }
+    int at = 0;
+    while (at < memberships.size() && memberships.get(at).logId().index() < base.logId().index()) {
+      at++;
+    }
+    memberships.add(at, base);
+  }
+
+  /**
+   * Tells the engine of the latest snapshot in storage, before {@link #start(long)}. The state
+   * machine was restored from it, or is past it; everything it holds is committed.
+   */
+  public void recoverSnapshot(final SnapshotMeta meta) {
+    if (started) {
+      throw new IllegalStateException("recoverSnapshot after start");
+    }
+    snapshot = meta;
+    recoverBaseMembership(meta.membership());
+    committed = max(committed, meta.lastLogId());
   }
 
   /**
@@ -269,6 +314,25 @@ public final class Engine {
   /** The last purged log id. */
   public LogId purgedLogId() {
     return log.purgedLogId();
+  }
+
+  /** The last log id of the latest snapshot here, or {@link LogId#ZERO}. */
+  public LogId snapshotLogId() {
+    return snapshot == null ? LogId.ZERO : snapshot.lastLogId();
+  }
+
+  /**
+   * The membership in force at {@code index}: the latest membership entry at or below it. For
+   * the runtime's apply thread, which records it in the snapshots it builds.
+   */
+  public StoredMembership membershipAt(final long index) {
+    StoredMembership found = StoredMembership.EMPTY;
+    for (final StoredMembership m : memberships) {
+      if (m.logId().index() <= index) {
+        found = m;
+      }
+    }
+    return found;
   }
 
   /**
@@ -422,6 +486,12 @@ public final class Engine {
    */
   public void handleRead(final ReadPolicy policy, final Object replyTo) {
     if (state != ServerState.LEADER) {
+      if ((state == ServerState.FOLLOWER || state == ServerState.LEARNER) && leaderId != 0 && leaderId != nodeId) {
+        // A follower or learner asks the leader for a read index, whatever the policy: a lease
+        // is the leader's alone. Reads of one batch share one request (see endBatch).
+        remoteReadsToSend.add(new PendingRead(replyTo, -1, 0, false));
+        return;
+      }
       out.add(new Command.ReadFailed(replyTo, notLeader()));
       return;
     }
@@ -437,8 +507,92 @@ public final class Engine {
       needed = heartbeatRound + 1;
       roundWanted = true;
     }
-    pendingReads.add(new PendingRead(replyTo, committed.term() == vote.term() ? committed.index() : -1, needed));
+    pendingReads.add(
+        new PendingRead(replyTo, committed.term() == vote.term() ? committed.index() : -1, needed, false));
     checkReads();
+  }
+
+  /**
+   * Handles a follower's or learner's request for a read index: a leader answers with its commit
+   * index once a heartbeat round sent after the request arrived is acknowledged by a quorum
+   * (and it has committed an entry of its term); anyone else answers no, naming the leader.
+   *
+   * @param replyTo the token the {@link Command.Reply} will carry
+   */
+  public void handleReadIndexRequest(final long from, final ReadIndexRequest req, final Object replyTo) {
+    if (state != ServerState.LEADER || req.term() > vote.term()) {
+      out.add(new Command.Reply(replyTo,
+          new ReadIndexResponse(vote.term(), false, 0, leaderId == nodeId ? 0 : leaderId), 0));
+      return;
+    }
+    roundWanted = true;
+    pendingReads.add(new PendingRead(replyTo, committed.term() == vote.term() ? committed.index() : -1,
+        heartbeatRound + 1, true));
+    checkReads();
+  }
+
+  /** The leader answered the read-index request of reads batch {@code batch}. */
+  public void handleReadIndexResponse(final long batch, final ReadIndexResponse resp) {
+    final List<PendingRead> reads = remoteReadBatches.remove(batch);
+    if (reads == null) {
+      return;
+    }
+    if (!resp.success()) {
+      final long hint = resp.leaderHint();
+      final String address = hint == 0 || effective.isEmpty() ? null : effective.membership().address(hint);
+      for (final PendingRead r : reads) {
+        out.add(new Command.ReadFailed(r.replyTo, new NotLeaderException(nodeId, hint, address)));
+      }
+      return;
+    }
+    for (final PendingRead r : reads) {
+      r.readIndex = resp.readIndex();
+      followerReads.add(r);
+    }
+    checkFollowerReads();
+  }
+
+  /** The read-index request of reads batch {@code batch} failed (the leader did not answer). */
+  public void handleReadIndexFailure(final long batch, final String why) {
+    final List<PendingRead> reads = remoteReadBatches.remove(batch);
+    if (reads == null) {
+      return;
+    }
+    for (final PendingRead r : reads) {
+      out.add(new Command.ReadFailed(r.replyTo, new UnreachableException(
+          "node " + nodeId + " could not get a read index from the leader: " + why)));
+    }
+  }
+
+  private void checkFollowerReads() {
+    if (followerReads.isEmpty()) {
+      return;
+    }
+    final java.util.Iterator<PendingRead> it = followerReads.iterator();
+    while (it.hasNext()) {
+      final PendingRead r = it.next();
+      if (lastApplied.index() >= r.readIndex) {
+        final long term = log.termAt(r.readIndex);
+        out.add(new Command.ReadReady(r.replyTo, LogId.of(term < 0 ? lastApplied.term() : term, r.readIndex)));
+        it.remove();
+      }
+    }
+  }
+
+  private void sendRemoteReads() {
+    if (remoteReadsToSend.isEmpty()) {
+      return;
+    }
+    if (leaderId == 0 || leaderId == nodeId || state == ServerState.LEADER) {
+      for (final PendingRead r : remoteReadsToSend) {
+        out.add(new Command.ReadFailed(r.replyTo, notLeader()));
+      }
+    } else {
+      final long batch = ++remoteReadBatchSeq;
+      remoteReadBatches.put(batch, new ArrayList<>(remoteReadsToSend));
+      out.add(new Command.SendReadIndex(leaderId, new ReadIndexRequest(vote.term(), nodeId), batch));
+    }
+    remoteReadsToSend.clear();
   }
 
   /** Why a lease read cannot be served now, or {@code null} if the lease holds. */
@@ -503,7 +657,11 @@ public final class Engine {
         }
         r.readIndex = committed.index();
       }
-      if (r.neededRound <= confirmed && lastApplied.index() >= r.readIndex) {
+      if (r.remote && r.neededRound <= confirmed) {
+        // The asking node waits for its own state machine; this one need not have applied.
+        out.add(new Command.Reply(r.replyTo, new ReadIndexResponse(vote.term(), true, r.readIndex, 0), 0));
+        it.remove();
+      } else if (r.neededRound <= confirmed && lastApplied.index() >= r.readIndex) {
         out.add(new Command.ReadReady(r.replyTo, LogId.of(log.termAt(r.readIndex) < 0 ? committed.term()
             : log.termAt(r.readIndex), r.readIndex)));
         it.remove();
@@ -590,10 +748,32 @@ public final class Engine {
 
   /** The node is stopping: every pending read fails with a {@link ShutdownException}. */
   public void handleShutdown() {
-    for (final PendingRead r : pendingReads) {
-      out.add(new Command.ReadFailed(r.replyTo, new ShutdownException("node " + nodeId + " is closed; read abandoned")));
+    final ArrayList<PendingRead> all = new ArrayList<>(pendingReads);
+    all.addAll(remoteReadsToSend);
+    all.addAll(followerReads);
+    for (final List<PendingRead> batch : remoteReadBatches.values()) {
+      all.addAll(batch);
+    }
+    for (final PendingRead r : all) {
+      if (r.remote) {
+        out.add(new Command.Reply(r.replyTo, new ReadIndexResponse(vote.term(), false, 0, 0), 0));
+      } else {
+        out.add(new Command.ReadFailed(r.replyTo, new ShutdownException("node " + nodeId + " is closed; read abandoned")));
+      }
     }
     pendingReads.clear();
+    remoteReadsToSend.clear();
+    followerReads.clear();
+    remoteReadBatches.clear();
+    final ShutdownException closed = new ShutdownException("node " + nodeId + " is closed; snapshot abandoned");
+    for (final Object w : snapshotWaiters) {
+      out.add(new Command.Fail(w, closed));
+    }
+    for (final Object w : snapshotNextWaiters) {
+      out.add(new Command.Fail(w, closed));
+    }
+    snapshotWaiters.clear();
+    snapshotNextWaiters.clear();
     settleTransfer(new ShutdownException("node " + nodeId + " is closed; leadership transfer abandoned"));
     state = ServerState.SHUTDOWN;
   }
@@ -603,7 +783,12 @@ public final class Engine {
       return;
     }
     for (final PendingRead r : pendingReads) {
-      out.add(new Command.ReadFailed(r.replyTo, notLeader()));
+      if (r.remote) {
+        out.add(new Command.Reply(r.replyTo,
+            new ReadIndexResponse(vote.term(), false, 0, leaderId == nodeId ? 0 : leaderId), 0));
+      } else {
+        out.add(new Command.ReadFailed(r.replyTo, notLeader()));
+      }
     }
     pendingReads.clear();
   }
@@ -725,6 +910,7 @@ public final class Engine {
 
   /** Ends a batch of events: the leader sends what the batch made ready. */
   public void endBatch() {
+    sendRemoteReads();
     if (state == ServerState.LEADER && roundWanted) {
       broadcastHeartbeats();
     }
@@ -769,6 +955,8 @@ public final class Engine {
     if (applied.index() > lastApplied.index()) {
       lastApplied = applied;
       checkReads();
+      checkFollowerReads();
+      maybeBuildSnapshot();
     }
   }
 
@@ -974,25 +1162,7 @@ public final class Engine {
           "node " + nodeId + " is leader of term " + vote.term() + " but node " + req.leaderId()
               + " sent an append of the same term: two leaders in one term");
     }
-    if (req.term() > vote.term() || state != ServerState.FOLLOWER && state != ServerState.LEARNER
-        || leaderId != req.leaderId()) {
-      becomeFollower(req.term(), req.leaderId());
-      if (vote.votedFor() != req.leaderId() || !vote.committed()) {
-        // Same term: the leader is established; recording it needs no IO (see Vote).
-        vote = new Vote(vote.term(), req.leaderId(), true);
-      }
-    }
-    heardFromLeader = true;
-    lastLeaderContact = now;
-    resetElectionTimer();
-    if (transferTarget != 0) {
-      if (req.leaderId() == transferTarget) {
-        settleTransfer(null);
-      } else {
-        settleTransfer(new LeadershipTransferException("node " + nodeId + ": node " + req.leaderId()
-            + " became leader, not the transfer target node " + transferTarget));
-      }
-    }
+    acceptLeader(req.term(), req.leaderId());
 
     LogId prev = req.prevLogId();
     List<Entry> entries = req.entries();
@@ -1050,6 +1220,29 @@ public final class Engine {
     out.add(new Command.Reply(replyTo, AppendResponse.success(vote.term(), matchIndex), await));
   }
 
+  /** A request of a leader of term {@code term} (at least ours) arrived: follow it. */
+  private void acceptLeader(final long term, final long leader) {
+    if (term > vote.term() || state != ServerState.FOLLOWER && state != ServerState.LEARNER
+        || leaderId != leader) {
+      becomeFollower(term, leader);
+      if (vote.votedFor() != leader || !vote.committed()) {
+        // Same term: the leader is established; recording it needs no IO (see Vote).
+        vote = new Vote(vote.term(), leader, true);
+      }
+    }
+    heardFromLeader = true;
+    lastLeaderContact = now;
+    resetElectionTimer();
+    if (transferTarget != 0) {
+      if (leader == transferTarget) {
+        settleTransfer(null);
+      } else {
+        settleTransfer(new LeadershipTransferException("node " + nodeId + ": node " + leader
+            + " became leader, not the transfer target node " + transferTarget));
+      }
+    }
+  }
+
   private void truncateLog(final long fromIndex) {
     if (fromIndex <= committed.index() && bugs.isEmpty()) {
       throw new IllegalStateException(
@@ -1102,6 +1295,11 @@ public final class Engine {
       p.ackedRound = -1 - epoch;
       checkReads();
     }
+    if (p.snapshotting) {
+      // A heartbeat answered while the snapshot streams: it counts for reads and the quorum
+      // check, but the follower's log says nothing until the snapshot is in.
+      return;
+    }
     if (resp.success()) {
       if (resp.matchIndex() > p.matchIndex) {
         p.matchIndex = Math.min(resp.matchIndex(), log.lastIndex());
@@ -1135,7 +1333,7 @@ public final class Engine {
   }
 
   private void replicateTo(final Progress p) {
-    if (now < p.backoffUntilNanos) {
+    if (now < p.backoffUntilNanos || p.snapshotting) {
       return;
     }
     final int window = p.pipeline ? config.maxInflightAppends() : 1;
@@ -1143,8 +1341,11 @@ public final class Engine {
     while (p.inflight < window && p.nextIndex <= last) {
       final long from = p.nextIndex;
       if (from <= log.purgedLogId().index()) {
-        LOG.warn("[node {}] follower {} needs index {} which is purged (up to {}); snapshots are not"
-            + " yet streamed", nodeId, p.nodeId, from, log.purgedLogId());
+        // The follower needs entries this node has purged: it gets the snapshot instead (§7).
+        LOG.info("[node {}] follower {} needs index {} but the log is purged up to {}; sending snapshot {}",
+            nodeId, p.nodeId, from, log.purgedLogId(), snapshotLogId());
+        p.snapshotting = true;
+        out.add(new Command.SendSnapshot(p.nodeId, vote.term()));
         return;
       }
       long to = from;
@@ -1230,6 +1431,273 @@ public final class Engine {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Snapshots and log compaction (§7).
+
+  /**
+   * Builds a snapshot now; a {@link Command.Complete} with the {@link SnapshotMeta} (or a {@link
+   * Command.Fail}) with {@code replyTo} follows.
+   */
+  public void handleTriggerSnapshot(final Object replyTo) {
+    if (snapshotUnsupported) {
+      out.add(new Command.Fail(replyTo, new InvalidRequestException(
+          "node " + nodeId + ": the state machine does not build snapshots (StateMachine.snapshot())")));
+      return;
+    }
+    if (lastApplied.index() == 0) {
+      out.add(new Command.Fail(replyTo, new InvalidRequestException(
+          "node " + nodeId + " has applied nothing yet: there is nothing to snapshot")));
+      return;
+    }
+    if (snapshotBuilding) {
+      // The build in progress may have captured less than what is applied now: build again.
+      snapshotNextWaiters.add(replyTo);
+      return;
+    }
+    if (snapshot != null && snapshot.lastLogId().index() >= lastApplied.index()) {
+      out.add(new Command.Complete(replyTo, snapshot));
+      return;
+    }
+    snapshotWaiters.add(replyTo);
+    startSnapshotBuild();
+  }
+
+  private void maybeBuildSnapshot() {
+    final long every = config.snapshotPolicy().logsSinceLast();
+    if (every == 0 || snapshotBuilding || snapshotUnsupported) {
+      return;
+    }
+    if (lastApplied.index() - snapshotLogId().index() >= every) {
+      startSnapshotBuild();
+    }
+  }
+
+  private void startSnapshotBuild() {
+    snapshotBuilding = true;
+    out.add(new Command.BuildSnapshot());
+  }
+
+  /**
+   * The runtime built a snapshot and made it durable, or abandoned the build ({@code meta} null)
+   * because the store already held one at least as new. The log is purged behind the latest
+   * snapshot, keeping {@link Config#maxInSnapshotLogToKeep()} entries.
+   */
+  public void handleSnapshotBuilt(final SnapshotMeta meta) {
+    snapshotBuilding = false;
+    if (meta != null && meta.lastLogId().index() > snapshotLogId().index()) {
+      snapshot = meta;
+      LOG.info("[node {}] built snapshot {} at {}", nodeId, meta.snapshotId(), meta.lastLogId());
+    }
+    settleSnapshotWaiters(snapshotWaiters);
+    final long keep = config.maxInSnapshotLogToKeep();
+    final long upTo = Math.min(snapshotLogId().index(), lastApplied.index()) - keep;
+    if (upTo > log.purgedLogId().index()) {
+      purgeTo(upTo);
+    }
+    if (!snapshotNextWaiters.isEmpty()) {
+      snapshotWaiters.addAll(snapshotNextWaiters);
+      snapshotNextWaiters.clear();
+      if (snapshot != null && snapshot.lastLogId().index() >= lastApplied.index()) {
+        settleSnapshotWaiters(snapshotWaiters);
+      } else {
+        startSnapshotBuild();
+      }
+    } else {
+      maybeBuildSnapshot();
+    }
+  }
+
+  private void settleSnapshotWaiters(final List<Object> waiters) {
+    for (final Object w : waiters) {
+      if (snapshot == null) {
+        out.add(new Command.Fail(w, new InvalidRequestException("node " + nodeId + " has no snapshot")));
+      } else {
+        out.add(new Command.Complete(w, snapshot));
+      }
+    }
+    waiters.clear();
+  }
+
+  /**
+   * Building a snapshot failed. If the state machine does not build snapshots ({@code
+   * unsupported}), the policy stops trying.
+   */
+  public void handleSnapshotFailed(final RaftException error, final boolean unsupported) {
+    snapshotBuilding = false;
+    if (unsupported && !snapshotUnsupported) {
+      snapshotUnsupported = true;
+      LOG.warn("[node {}] the state machine does not build snapshots: the log is never purged ({})",
+          nodeId, error.getMessage());
+    } else if (!unsupported) {
+      LOG.warn("[node {}] building a snapshot failed: {}", nodeId, error.getMessage());
+    }
+    for (final Object w : snapshotWaiters) {
+      out.add(new Command.Fail(w, error));
+    }
+    for (final Object w : snapshotNextWaiters) {
+      out.add(new Command.Fail(w, error));
+    }
+    snapshotWaiters.clear();
+    snapshotNextWaiters.clear();
+  }
+
+  /**
+   * Purges the log up to and including {@code upTo} now.
+   *
+   * @throws InvalidRequestException if {@code upTo} is negative, beyond the latest snapshot or
+   *     beyond what the state machine has applied
+   */
+  public void handlePurgeLog(final long upTo) {
+    if (upTo < 0) {
+      throw new InvalidRequestException("purgeLog(upTo=" + upTo + ") refused: upTo must be >= 0");
+    }
+    final long limit = Math.min(snapshotLogId().index(), lastApplied.index());
+    if (upTo > limit) {
+      throw new InvalidRequestException("purgeLog(upTo=" + upTo + ") refused on node " + nodeId
+          + ": the log is never purged beyond the latest snapshot (" + snapshotLogId() + ") or the last applied"
+          + " entry (" + lastApplied + ")");
+    }
+    if (upTo > log.purgedLogId().index()) {
+      purgeTo(upTo);
+    }
+  }
+
+  private void purgeTo(final long index) {
+    final LogId id = log.logIdAt(index);
+    log.purgeUpTo(id);
+    forgetMembershipsBelow(index);
+    out.add(new Command.PurgeLog(id));
+  }
+
+  /** Keeps, of the memberships at or below {@code index}, only the latest (the base). */
+  private void forgetMembershipsBelow(final long index) {
+    int base = -1;
+    for (int i = 0; i < memberships.size() && memberships.get(i).logId().index() <= index; i++) {
+      base = i;
+    }
+    if (base > 0) {
+      memberships.subList(0, base).clear();
+    }
+  }
+
+  /** The runtime streamed the snapshot ending at {@code last} to {@code target}, which has it. */
+  public void handleSnapshotSent(final long target, final long term, final LogId last) {
+    final Progress p = state == ServerState.LEADER && term == vote.term() ? progress.get(target) : null;
+    if (p == null || !p.snapshotting) {
+      return;
+    }
+    p.snapshotting = false;
+    p.lastAckNanos = now;
+    if (last.index() > p.matchIndex) {
+      p.matchIndex = Math.min(last.index(), log.lastIndex());
+    }
+    p.reset(last.index() + 1);
+    advanceCommit();
+    replicateTo(p);
+    if (target == transferTarget) {
+      maybeSendTimeoutNow();
+    }
+  }
+
+  /**
+   * Streaming a snapshot to {@code target} failed; it is tried again after a heartbeat interval.
+   *
+   * @param higherTerm the follower's term if it answered with a higher one, else 0
+   */
+  public void handleSnapshotSendFailed(final long target, final long term, final long higherTerm) {
+    if (higherTerm > vote.term()) {
+      LOG.info("[node {}] sees term {} from node {} (snapshot); steps down", nodeId, higherTerm, target);
+      becomeFollower(higherTerm, 0);
+      return;
+    }
+    final Progress p = state == ServerState.LEADER && term == vote.term() ? progress.get(target) : null;
+    if (p == null || !p.snapshotting) {
+      return;
+    }
+    p.snapshotting = false;
+    p.backoffUntilNanos = now + heartbeatNanos;
+  }
+
+  /**
+   * Handles one chunk of a snapshot from a leader: the term is checked as for an append; the
+   * runtime writes the chunk ({@link Command.ReceiveSnapshotChunk}).
+   *
+   * @param replyTo the token the answer will carry
+   */
+  public void handleInstallSnapshotRequest(final long from, final InstallSnapshotRequest req, final Object replyTo) {
+    if (req.term() < vote.term()) {
+      out.add(new Command.Reply(replyTo, new InstallSnapshotResponse(vote.term(), 0, false), 0));
+      return;
+    }
+    if (state == ServerState.LEADER && req.term() == vote.term()) {
+      throw new IllegalStateException(
+          "node " + nodeId + " is leader of term " + vote.term() + " but node " + req.leaderId()
+              + " sent a snapshot of the same term: two leaders in one term");
+    }
+    acceptLeader(req.term(), req.leaderId());
+    out.add(new Command.ReceiveSnapshotChunk(req, replyTo));
+  }
+
+  /**
+   * The runtime has received a whole snapshot and made it durable (the store's latest). If it
+   * holds entries this node has not committed, the node installs it: the state machine is
+   * replaced, the log is cut at the snapshot (entries after it are kept if the log holds the
+   * snapshot's last entry, else the uncommitted tail is dropped). Then the last chunk is answered.
+   *
+   * @param replyTo the token of the last chunk
+   */
+  public void handleSnapshotReceived(final SnapshotMeta meta, final Object replyTo) {
+    final LogId last = meta.lastLogId();
+    if (last.index() > snapshotLogId().index()) {
+      snapshot = meta;
+    }
+    if (last.index() > committed.index()) {
+      installSnapshot(meta);
+    } else {
+      LOG.info("[node {}] received snapshot {} at {} but has committed {} already; keeps its log",
+          nodeId, meta.snapshotId(), last, committed);
+    }
+    out.add(new Command.Reply(replyTo, new InstallSnapshotResponse(vote.term(), 0, true), 0));
+  }
+
+  private void installSnapshot(final SnapshotMeta meta) {
+    final LogId last = meta.lastLogId();
+    LOG.info("[node {}] installs snapshot {} at {} (log was {}..{}, committed {})",
+        nodeId, meta.snapshotId(), last, log.purgedLogId(), log.lastLogId(), committed);
+    // Everything up to `last` is committed. If this log holds `last` itself, Log Matching says
+    // it matches the leader's up to there; else its entries after the commit index are
+    // uncommitted and conflict (or end early): drop them.
+    if (log.termAt(last.index()) != last.term() && log.lastIndex() > committed.index()) {
+      truncateLog(Math.max(committed.index(), log.purgedLogId().index()) + 1);
+    }
+    log.purgeUpTo(last);
+    final ArrayList<StoredMembership> kept = new ArrayList<>();
+    if (!meta.membership().isEmpty()) {
+      kept.add(meta.membership());
+    }
+    for (final StoredMembership m : memberships) {
+      if (m.logId().index() > last.index()) {
+        kept.add(m);
+      }
+    }
+    memberships.clear();
+    memberships.addAll(kept);
+    committed = last;
+    applySubmitted = Math.max(applySubmitted, last.index());
+    if (flushed.index() < last.index()) {
+      flushed = last;
+    }
+    for (final IoRecord r : ioRecords) {
+      if (r.logId != null && r.logId.index() < last.index()) {
+        r.logId = last;
+      }
+    }
+    ioRecords.addLast(new IoRecord(++ioSeq, null));
+    out.add(new Command.InstallSnapshot(meta, ioSeq));
+    openAppend = null;
+    onEffectiveMembershipMaybeChanged();
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Local log and IO.
 
   private void appendLocal(final Entry entry) {
@@ -1307,11 +1775,14 @@ public final class Engine {
     final Object replyTo;
     long readIndex;
     final long neededRound;
+    /** Asked by a follower or learner: answered with a read-index response, not a local read. */
+    final boolean remote;
 
-    PendingRead(final Object replyTo, final long readIndex, final long neededRound) {
+    PendingRead(final Object replyTo, final long readIndex, final long neededRound, final boolean remote) {
       this.replyTo = replyTo;
       this.readIndex = readIndex;
       this.neededRound = neededRound;
+      this.remote = remote;
     }
   }
 

@@ -19,6 +19,8 @@ final class Progress {
   /** Incremented when in-flight appends are abandoned (conflict, failure). */
   long epoch;
   boolean pipeline;
+  /** A snapshot is being streamed to this follower: no appends until it ends. */
+  boolean snapshotting;
   /** The commit index last sent. */
   long sentCommit;
   /** When the follower last answered (any answer in the leader's term). */

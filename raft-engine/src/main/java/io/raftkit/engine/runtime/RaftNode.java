@@ -10,6 +10,7 @@ import io.raftkit.api.RaftMetrics;
 import io.raftkit.api.ReadPolicy;
 import io.raftkit.api.RuntimeConfig;
 import io.raftkit.api.ServerState;
+import io.raftkit.api.SnapshotMeta;
 import io.raftkit.api.StoredMembership;
 import io.raftkit.api.Trigger;
 import io.raftkit.api.Vote;
@@ -17,19 +18,27 @@ import io.raftkit.api.WriteResult;
 import io.raftkit.api.error.FatalStorageException;
 import io.raftkit.api.error.InvalidRequestException;
 import io.raftkit.api.error.NotLeaderException;
+import io.raftkit.api.error.OutcomeUnknownException;
 import io.raftkit.api.error.OverloadedException;
 import io.raftkit.api.error.RaftException;
 import io.raftkit.api.error.ShutdownException;
 import io.raftkit.api.message.AppendRequest;
 import io.raftkit.api.message.AppendResponse;
+import io.raftkit.api.message.InstallSnapshotRequest;
+import io.raftkit.api.message.InstallSnapshotResponse;
 import io.raftkit.api.message.RaftRequest;
 import io.raftkit.api.message.RaftResponse;
+import io.raftkit.api.message.ReadIndexRequest;
+import io.raftkit.api.message.ReadIndexResponse;
 import io.raftkit.api.message.TimeoutNowRequest;
 import io.raftkit.api.message.VoteRequest;
 import io.raftkit.api.message.VoteResponse;
 import io.raftkit.api.spi.LogStore;
 import io.raftkit.api.spi.RaftSetup;
 import io.raftkit.api.spi.RaftStorage;
+import io.raftkit.api.spi.SnapshotReader;
+import io.raftkit.api.spi.SnapshotSource;
+import io.raftkit.api.spi.SnapshotWriter;
 import io.raftkit.api.spi.StateMachine;
 import io.raftkit.api.spi.StorageContext;
 import io.raftkit.api.spi.Transport;
@@ -110,6 +119,16 @@ final class RaftNode<R> implements Raft<R> {
   private final Worker<IoOp> logWriter;
   private final Worker<ApplyTask<R>> applier;
   private LogId applied; // apply thread only
+  private StoredMembership appliedMembership; // apply thread only
+  private long snapshotSeq; // apply thread only
+
+  // Snapshots: one thread writes the store (builds and received chunks, in order); a pool streams
+  // snapshots to followers.
+  private final java.util.concurrent.ExecutorService snapshotIo;
+  private final java.util.concurrent.ExecutorService snapshotSenders;
+  private long latestSnapshotIndex; // snapshot IO thread only
+  private final SnapshotReceiver receiver = new SnapshotReceiver(); // snapshot IO thread only
+  private final java.util.Set<CompletableFuture<Void>> installBarriers = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private final AtomicBoolean closed = new AtomicBoolean();
   private final CompletableFuture<Void> stopped = new CompletableFuture<>();
@@ -119,7 +138,8 @@ final class RaftNode<R> implements Raft<R> {
   private final java.util.concurrent.CopyOnWriteArrayList<java.util.function.Consumer<RaftMetrics>> listeners =
       new java.util.concurrent.CopyOnWriteArrayList<>();
 
-  private RaftNode(final RaftSetup<R> setup, final RaftStorage storage, final Engine engine, final LogId applied) {
+  private RaftNode(final RaftSetup<R> setup, final RaftStorage storage, final Engine engine, final LogId applied,
+      final StoredMembership appliedMembership, final long latestSnapshotIndex) {
     this.nodeId = setup.nodeId();
     this.config = setup.config();
     this.stateMachine = setup.stateMachine();
@@ -127,6 +147,10 @@ final class RaftNode<R> implements Raft<R> {
     this.logStore = storage.log();
     this.engine = engine;
     this.applied = applied;
+    this.appliedMembership = appliedMembership;
+    this.latestSnapshotIndex = latestSnapshotIndex;
+    this.snapshotIo = Executors.newSingleThreadExecutor(daemon("raftkit-" + nodeId + "-snapshot"));
+    this.snapshotSenders = Executors.newCachedThreadPool(daemon("raftkit-" + nodeId + "-snapshot-send"));
     this.engineThread = new Thread(this::runEngine, "raftkit-" + nodeId + "-engine");
     this.engineThread.setDaemon(true);
     this.logWriter = new Worker<>("raftkit-" + nodeId + "-log", this::writeLog, this::fail);
@@ -144,16 +168,37 @@ final class RaftNode<R> implements Raft<R> {
       // What the log holds may not be durable yet (written by an earlier run that did not sync).
       log.sync();
       final Vote vote = storage.readVote();
+      LogId smApplied = setup.stateMachine().lastApplied();
+      // The latest snapshot: restore the state machine from it if it is behind, and cut the log
+      // at it if the log does not go on from it (a crash between a snapshot's install and the
+      // purge of the log behind it).
+      SnapshotMeta snapshot = null;
+      final java.util.Optional<SnapshotReader> latest = storage.snapshots().openLatest();
+      if (latest.isPresent()) {
+        try (SnapshotReader reader = latest.get()) {
+          snapshot = reader.meta();
+          if (smApplied.index() < snapshot.lastLogId().index()) {
+            final long t0 = System.nanoTime();
+            try (java.io.InputStream in = new SnapshotInputStream(reader)) {
+              setup.stateMachine().restore(snapshot, in);
+            }
+            LOG.info("[node {}] restored the state machine from snapshot {} at {} in {} ms", nodeId,
+                snapshot.snapshotId(), snapshot.lastLogId(), (System.nanoTime() - t0) / 1_000_000);
+            smApplied = snapshot.lastLogId();
+          }
+        }
+        cutLogAtSnapshot(nodeId, log, snapshot.lastLogId());
+      }
       final LogId purged = log.purgedLogId();
       final LogId last = log.lastLogId();
-      final LogId smApplied = setup.stateMachine().lastApplied();
       if (smApplied.index() > last.index()) {
         throw new IllegalStateException("node " + nodeId + ": the state machine's lastApplied=" + smApplied
             + " is ahead of the log's last entry " + last + " (was the log deleted?)");
       }
       if (smApplied.index() < purged.index()) {
         throw new IllegalStateException("node " + nodeId + ": the state machine's lastApplied=" + smApplied
-            + " is below the purged log prefix " + purged + "; it needs a snapshot, which is not supported yet");
+            + " is below the purged log prefix " + purged + " and no snapshot covers the gap"
+            + (snapshot == null ? " (the snapshot store is empty)" : " (latest snapshot " + snapshot.lastLogId() + ")"));
       }
       final Engine engine = new Engine(nodeId, setup.config(), new SplittableRandom(nodeId * 0x9E3779B97F4A7C15L ^ System.nanoTime()),
           vote, purged, storage.readCommitted(), smApplied);
@@ -164,7 +209,11 @@ final class RaftNode<R> implements Raft<R> {
         }
         i += chunk.size();
       }
-      node = new RaftNode<>(setup, storage, engine, smApplied);
+      if (snapshot != null) {
+        engine.recoverSnapshot(snapshot);
+      }
+      node = new RaftNode<>(setup, storage, engine, smApplied, engine.membershipAt(smApplied.index()),
+          snapshot == null ? 0 : snapshot.lastLogId().index());
       node.transport = setup.transport().create(new TransportContext(nodeId, setup.config().clusterId(),
           setup.bindAddress(), node::onRequest, setup.config().rpcTimeout(), setup.options()));
     } catch (final IOException | RuntimeException e) {
@@ -181,6 +230,39 @@ final class RaftNode<R> implements Raft<R> {
     node.applier.start();
     node.engineThread.start();
     return node;
+  }
+
+  /**
+   * Makes the log go on from the snapshot ending at {@code s}: unchanged if it holds {@code s}
+   * itself or is purged beyond it; else its entries (which are either covered by the snapshot or
+   * uncommitted and conflicting) are dropped and it starts after {@code s}.
+   */
+  private static void cutLogAtSnapshot(final long nodeId, final LogStore log, final LogId s) throws IOException {
+    if (log.purgedLogId().index() >= s.index()) {
+      return;
+    }
+    if (log.lastLogId().index() >= s.index()) {
+      final List<Entry> at = log.read(s.index(), s.index() + 1, 1);
+      if (at.get(0).logId().equals(s)) {
+        return;
+      }
+      LOG.warn("[node {}] the log holds {} where the snapshot ends at {}: dropping the log", nodeId,
+          at.get(0).logId(), s);
+      log.truncateSuffix(log.firstIndex());
+    } else {
+      LOG.info("[node {}] the log ends at {} before the snapshot's {}: the log starts after the snapshot", nodeId,
+          log.lastLogId(), s);
+    }
+    log.purgePrefix(s);
+    log.sync();
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(final String name) {
+    return r -> {
+      final Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -348,6 +430,26 @@ final class RaftNode<R> implements Raft<R> {
         }
         return f;
       }
+
+      @Override
+      public CompletableFuture<SnapshotMeta> snapshot() {
+        final CompletableFuture<SnapshotMeta> f = new CompletableFuture<>();
+        if (!enqueue(() -> {
+          if (!running) {
+            f.completeExceptionally(shutdownError("snapshot"));
+            return;
+          }
+          engine.handleTriggerSnapshot(f);
+        })) {
+          f.completeExceptionally(shutdownError("snapshot"));
+        }
+        return f;
+      }
+
+      @Override
+      public CompletableFuture<Void> purgeLog(final long upTo) {
+        return call("purgeLog", () -> engine.handlePurgeLog(upTo));
+      }
     };
   }
 
@@ -434,8 +536,17 @@ final class RaftNode<R> implements Raft<R> {
         joinUninterruptibly(engineThread);
       }
       transport.close();
+      snapshotSenders.shutdownNow();
+      for (final CompletableFuture<Void> b : installBarriers) {
+        b.completeExceptionally(new ShutdownException("node " + nodeId + " is closed"));
+      }
       logWriter.stop();
       applier.stop();
+      snapshotIo.shutdownNow();
+      awaitQuietly(snapshotIo);
+      awaitQuietly(snapshotSenders);
+      // The snapshot thread has ended: a half-received snapshot is dropped, never finished.
+      receiver.abandon();
       final Throwable cause = fatal;
       final RaftException error = cause == null
           ? new ShutdownException("node " + nodeId + " is closed")
@@ -450,8 +561,10 @@ final class RaftNode<R> implements Raft<R> {
       }
       orphanedWrites.clear();
       for (final ApplyTask<R> t : applier.drainRemaining()) {
-        for (final PendingWrite<R> p : t.writes) {
-          p.future.completeExceptionally(error);
+        if (t instanceof ApplyTask.Apply<R> a) {
+          for (final PendingWrite<R> p : a.writes()) {
+            p.future.completeExceptionally(error);
+          }
         }
       }
       for (final Command c : held) {
@@ -494,6 +607,16 @@ final class RaftNode<R> implements Raft<R> {
       LOG.info("[node {}] closed", nodeId);
     } finally {
       stopped.complete(null);
+    }
+  }
+
+  private void awaitQuietly(final java.util.concurrent.ExecutorService pool) {
+    try {
+      if (!pool.awaitTermination(30, TimeUnit.SECONDS)) {
+        LOG.warn("[node {}] snapshot threads did not stop within 30 s", nodeId);
+      }
+    } catch (final InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -550,6 +673,8 @@ final class RaftNode<R> implements Raft<R> {
         case VOTE -> engine.handleVoteRequest(from, (VoteRequest) request, f);
         case APPEND -> engine.handleAppendRequest(from, (AppendRequest) request, f);
         case TIMEOUT_NOW -> engine.handleTimeoutNow(from, (TimeoutNowRequest) request, f);
+        case INSTALL_SNAPSHOT -> engine.handleInstallSnapshotRequest(from, (InstallSnapshotRequest) request, f);
+        case READ_INDEX -> engine.handleReadIndexRequest(from, (ReadIndexRequest) request, f);
       }
     });
     if (!queued) {
@@ -686,8 +811,184 @@ final class RaftNode<R> implements Raft<R> {
           }
           writes.sort(Comparator.comparingLong((PendingWrite<R> p) -> p.logId.index()));
         }
-        applier.submit(new ApplyTask<>(upTo, writes));
+        applier.submit(new ApplyTask.Apply<>(upTo, writes));
       }
+      case BUILD_SNAPSHOT -> applier.submit(new ApplyTask.Build<>());
+      case PURGE_LOG -> logWriter.submit(new IoOp.Purge(((Command.PurgeLog) c).upTo()));
+      case SEND_SNAPSHOT -> {
+        final Command.SendSnapshot s = (Command.SendSnapshot) c;
+        final String address = addressOf(s.target());
+        if (address == null) {
+          enqueue(() -> engine.handleSnapshotSendFailed(s.target(), s.term(), 0));
+        } else {
+          snapshotSenders.execute(() -> streamSnapshot(s.target(), address, s.term()));
+        }
+      }
+      case RECEIVE_SNAPSHOT_CHUNK -> {
+        final Command.ReceiveSnapshotChunk r = (Command.ReceiveSnapshotChunk) c;
+        snapshotIo.execute(() -> receiveChunk(r.request(), (CompletableFuture<RaftResponse>) r.replyTo()));
+      }
+      case INSTALL_SNAPSHOT -> installSnapshot((Command.InstallSnapshot) c);
+      case SEND_READ_INDEX -> {
+        final Command.SendReadIndex r = (Command.SendReadIndex) c;
+        final String address = addressOf(r.target());
+        if (address == null) {
+          enqueue(() -> engine.handleReadIndexFailure(r.batch(), "the leader's address is unknown"));
+          return;
+        }
+        transport.send(r.target(), address, r.request()).whenComplete((resp, err) -> {
+          if (resp instanceof ReadIndexResponse ri) {
+            enqueue(() -> engine.handleReadIndexResponse(r.batch(), ri));
+          } else {
+            final String why = err != null ? err.toString() : "unexpected response " + resp;
+            enqueue(() -> engine.handleReadIndexFailure(r.batch(), why));
+          }
+        });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Snapshots.
+
+  /**
+   * Installs a snapshot received from the leader (engine thread): writes it can no longer settle
+   * fail with {@link OutcomeUnknownException}; the apply thread restores the state machine; the
+   * log writer holds later IO until then, and purges the log behind the snapshot.
+   */
+  private void installSnapshot(final Command.InstallSnapshot c) {
+    final LogId last = c.meta().lastLogId();
+    final List<PendingWrite<R>> lost = new ArrayList<>();
+    while (!pendingWrites.isEmpty() && pendingWrites.peekFirst().logId.index() <= last.index()) {
+      lost.add(pendingWrites.pollFirst());
+    }
+    while (!orphanedWrites.isEmpty() && orphanedWrites.peek().logId.index() <= last.index()) {
+      lost.add(orphanedWrites.poll());
+    }
+    for (final PendingWrite<R> p : lost) {
+      p.future.completeExceptionally(new OutcomeUnknownException("node " + nodeId + ": write " + p.logId
+          + " was overtaken by snapshot " + last + " from the leader before it was applied here; it may or may"
+          + " not have committed"));
+    }
+    cache.clear();
+    final CompletableFuture<Void> restored = new CompletableFuture<>();
+    installBarriers.add(restored);
+    applier.submit(new ApplyTask.Install<>(c.meta(), restored));
+    logWriter.submit(new IoOp.Install(last, c.ioSeq(), restored));
+  }
+
+  /** Streams the latest snapshot to {@code target}, one chunk in flight (a pool thread). */
+  private void streamSnapshot(final long target, final String address, final long term) {
+    long higherTerm = 0;
+    try (SnapshotReader reader = storage.snapshots().openLatest().orElseThrow(
+        () -> new IOException("the log is purged but the snapshot store is empty"))) {
+      final SnapshotMeta meta = reader.meta();
+      final long size = reader.size();
+      final long t0 = System.nanoTime();
+      LOG.info("[node {}] streams snapshot {} at {} ({} bytes) to node {}", nodeId, meta.snapshotId(),
+          meta.lastLogId(), size, target);
+      final java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) Math.max(1, Math.min(size,
+          config.snapshotMaxChunkSize())));
+      long offset = 0;
+      while (true) {
+        final RaftMetrics m = metrics;
+        if (closed.get() || m == null || !m.isLeader() || m.currentTerm() != term) {
+          throw new IOException("no longer leader of term " + term);
+        }
+        buf.clear();
+        while (buf.hasRemaining()) {
+          if (reader.read(offset + buf.position(), buf) < 0) {
+            break;
+          }
+        }
+        buf.flip();
+        final byte[] data = new byte[buf.remaining()];
+        buf.get(data);
+        final boolean done = offset + data.length >= size;
+        final RaftResponse resp = transport.send(target, address,
+            new InstallSnapshotRequest(term, nodeId, meta, offset, data, done)).get();
+        if (!(resp instanceof InstallSnapshotResponse ir)) {
+          throw new IOException("unexpected answer " + resp);
+        }
+        if (ir.term() > term) {
+          higherTerm = ir.term();
+          throw new IOException("node " + target + " is in term " + ir.term());
+        }
+        if (ir.done()) {
+          LOG.info("[node {}] node {} has snapshot {} ({} bytes in {} ms)", nodeId, target, meta.snapshotId(), size,
+              (System.nanoTime() - t0) / 1_000_000);
+          enqueue(() -> engine.handleSnapshotSent(target, term, meta.lastLogId()));
+          return;
+        }
+        if (done || ir.nextOffset() != offset + data.length) {
+          throw new IOException("node " + target + " expects offset " + ir.nextOffset() + " after " + (offset
+              + data.length) + (done ? " (last chunk not taken)" : "") + "; starting again later");
+        }
+        offset += data.length;
+      }
+    } catch (final IOException | RuntimeException | java.util.concurrent.ExecutionException e) {
+      LOG.info("[node {}] streaming a snapshot to node {} stopped: {}", nodeId, target, e.toString());
+    } catch (final InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    final long higher = higherTerm;
+    enqueue(() -> engine.handleSnapshotSendFailed(target, term, higher));
+  }
+
+  /** Writes one received chunk (the snapshot IO thread); the last one makes it durable. */
+  private void receiveChunk(final InstallSnapshotRequest req, final CompletableFuture<RaftResponse> reply) {
+    final SnapshotMeta meta = req.meta();
+    try {
+      if (req.offset() == 0) {
+        receiver.abandon();
+        if (meta.lastLogId().index() <= latestSnapshotIndex) {
+          // This node has a snapshot at least as new, so it has committed past this one.
+          reply.complete(new InstallSnapshotResponse(req.term(), 0, true));
+          return;
+        }
+        receiver.begin(storage.snapshots().begin(meta), meta);
+      } else if (!receiver.expects(meta, req.offset())) {
+        receiver.abandon();
+        reply.complete(new InstallSnapshotResponse(req.term(), 0, false));
+        return;
+      }
+      receiver.write(req.data());
+      if (!req.done()) {
+        reply.complete(new InstallSnapshotResponse(req.term(), receiver.next, false));
+        return;
+      }
+      receiver.finish();
+      latestSnapshotIndex = meta.lastLogId().index();
+      LOG.info("[node {}] received snapshot {} at {} from node {}", nodeId, meta.snapshotId(), meta.lastLogId(),
+          req.leaderId());
+      enqueue(() -> engine.handleSnapshotReceived(meta, reply));
+    } catch (final IOException | RuntimeException e) {
+      receiver.abandon();
+      LOG.warn("[node {}] writing snapshot {} failed: {}", nodeId, meta.snapshotId(), e.toString());
+      reply.completeExceptionally(e);
+    }
+  }
+
+  /** Writes a snapshot the apply thread captured (the snapshot IO thread). */
+  private void writeSnapshot(final SnapshotMeta meta, final SnapshotSource source) {
+    if (meta.lastLogId().index() <= latestSnapshotIndex) {
+      // A snapshot at least as new arrived from the leader meanwhile: this one must not replace it.
+      enqueue(() -> engine.handleSnapshotBuilt(null));
+      return;
+    }
+    final long t0 = System.nanoTime();
+    try (SnapshotWriter writer = storage.snapshots().begin(meta)) {
+      final java.io.BufferedOutputStream out = new java.io.BufferedOutputStream(new SnapshotOutputStream(writer), 64 << 10);
+      source.writeTo(out);
+      out.flush();
+      writer.finish();
+      latestSnapshotIndex = meta.lastLogId().index();
+      LOG.debug("[node {}] wrote snapshot {} in {} ms", nodeId, meta.snapshotId(), (System.nanoTime() - t0) / 1_000_000);
+      enqueue(() -> engine.handleSnapshotBuilt(meta));
+    } catch (final IOException | RuntimeException e) {
+      final FatalStorageException error = new FatalStorageException(
+          "node " + nodeId + ": writing snapshot " + meta.snapshotId() + " failed: " + e, e);
+      enqueue(() -> engine.handleSnapshotFailed(error, false));
     }
   }
 
@@ -831,6 +1132,27 @@ final class RaftNode<R> implements Raft<R> {
             maxSeq = v.seq();
           }
           case SAVE_COMMITTED -> storage.saveCommitted(((IoOp.SaveCommitted) op).committed());
+          case PURGE -> {
+            final LogId upTo = ((IoOp.Purge) op).upTo();
+            if (upTo.index() > logStore.purgedLogId().index()) {
+              logStore.purgePrefix(upTo);
+            }
+          }
+          case INSTALL -> {
+            final IoOp.Install in = (IoOp.Install) op;
+            if (sync) {
+              logStore.sync();
+              sync = false;
+            }
+            // No later IO before the state machine holds the snapshot: appends after it would
+            // otherwise land in a log that still ends before it.
+            in.restored().join();
+            if (in.upTo().index() > logStore.purgedLogId().index()) {
+              logStore.purgePrefix(in.upTo());
+            }
+            installBarriers.remove(in.restored());
+            maxSeq = in.seq();
+          }
         }
       }
       if (sync) {
@@ -850,10 +1172,77 @@ final class RaftNode<R> implements Raft<R> {
   // Apply thread.
 
   private void applyTasks(final List<ApplyTask<R>> tasks) {
-    for (final ApplyTask<R> task : tasks) {
-      final ArrayDeque<PendingWrite<R>> writes = new ArrayDeque<>(task.writes);
+    for (final ApplyTask<R> t : tasks) {
+      if (t instanceof ApplyTask.Apply<R> a) {
+        applyEntries(a);
+      } else if (t instanceof ApplyTask.Install<R> in) {
+        restoreSnapshot(in);
+      } else {
+        captureSnapshot();
+      }
+    }
+  }
+
+  /** Captures the state for a snapshot (apply thread); the snapshot IO thread writes it. */
+  private void captureSnapshot() {
+    final LogId at = applied;
+    if (at.index() == 0) {
+      enqueue(() -> engine.handleSnapshotFailed(
+          new InvalidRequestException("node " + nodeId + " has applied nothing yet: there is nothing to snapshot"), false));
+      return;
+    }
+    final SnapshotSource source;
+    try {
+      source = stateMachine.snapshot();
+    } catch (final UnsupportedOperationException e) {
+      enqueue(() -> engine.handleSnapshotFailed(new InvalidRequestException(
+          "node " + nodeId + ": the state machine does not build snapshots: " + e.getMessage()), true));
+      return;
+    } catch (final RuntimeException e) {
+      final FatalStorageException error = new FatalStorageException(
+          "node " + nodeId + ": the state machine failed to capture a snapshot: " + e, e);
+      enqueue(() -> engine.handleSnapshotFailed(error, false));
+      return;
+    }
+    final SnapshotMeta meta = new SnapshotMeta(at, appliedMembership,
+        "n" + nodeId + "-t" + at.term() + "-i" + at.index() + "-" + (++snapshotSeq));
+    snapshotIo.execute(() -> writeSnapshot(meta, source));
+  }
+
+  /** Replaces the state machine's state with the latest snapshot, which must be the one named. */
+  private void restoreSnapshot(final ApplyTask.Install<R> task) {
+    final SnapshotMeta meta = task.meta();
+    final long t0 = System.nanoTime();
+    try (SnapshotReader reader = storage.snapshots().openLatest().orElseThrow(
+        () -> new IOException("the snapshot store is empty"))) {
+      if (!reader.meta().snapshotId().equals(meta.snapshotId())) {
+        throw new IOException("the latest snapshot is " + reader.meta().snapshotId() + ", not " + meta.snapshotId());
+      }
+      try (java.io.InputStream in = new SnapshotInputStream(reader)) {
+        stateMachine.restore(meta, in);
+      }
+    } catch (final IOException e) {
+      task.restored().completeExceptionally(e);
+      throw new FatalStorageException("node " + nodeId + ": installing snapshot " + meta.snapshotId() + " failed: "
+          + e.getMessage(), e);
+    } catch (final RuntimeException e) {
+      task.restored().completeExceptionally(e);
+      throw e;
+    }
+    applied = meta.lastLogId();
+    appliedMembership = meta.membership();
+    LOG.info("[node {}] state machine restored from snapshot {} at {} in {} ms", nodeId, meta.snapshotId(),
+        applied, (System.nanoTime() - t0) / 1_000_000);
+    task.restored().complete(null);
+    final LogId done = applied;
+    enqueue(() -> engine.handleApplied(done));
+  }
+
+  private void applyEntries(final ApplyTask.Apply<R> task) {
+    {
+      final ArrayDeque<PendingWrite<R>> writes = new ArrayDeque<>(task.writes());
       long next = applied.index() + 1;
-      final long upTo = task.upTo.index();
+      final long upTo = task.upTo().index();
       while (next <= upTo) {
         final List<Entry> chunk;
         try {
@@ -864,6 +1253,9 @@ final class RaftNode<R> implements Raft<R> {
         for (final Entry entry : chunk) {
           final R result = stateMachine.apply(entry);
           applied = entry.logId();
+          if (entry.kind() == io.raftkit.api.EntryKind.MEMBERSHIP) {
+            appliedMembership = new StoredMembership(entry.logId(), entry.membership());
+          }
           while (!writes.isEmpty() && writes.peekFirst().logId.index() <= entry.index()) {
             final PendingWrite<R> p = writes.pollFirst();
             if (p.logId.equals(entry.logId())) {
@@ -900,6 +1292,7 @@ final class RaftNode<R> implements Raft<R> {
         && prev.committed().equals(engine.committed())
         && prev.lastApplied().equals(engine.lastApplied())
         && prev.purged().equals(engine.purgedLogId())
+        && prev.snapshot().equals(engine.snapshotLogId())
         && prev.quorumAckNanos() == engine.quorumAckNanos()
         && prev.membership() == engine.effectiveMembership()
         && prev.replication().equals(engine.replication())) {
@@ -907,7 +1300,7 @@ final class RaftNode<R> implements Raft<R> {
     }
     final RaftMetrics m = new RaftMetrics(nodeId, state, engine.vote().term(), engine.vote(), engine.leaderId(),
         engine.lastLogId(), engine.flushedLogId(), engine.committed(), engine.lastApplied(), engine.purgedLogId(),
-        engine.effectiveMembership(), engine.replication(), engine.quorumAckNanos(), f == null ? null : f.toString());
+        engine.snapshotLogId(), engine.effectiveMembership(), engine.replication(), engine.quorumAckNanos(), f == null ? null : f.toString());
     metrics = m;
     for (final Waiter w : waiters) {
       if (w.test(m)) {
@@ -954,7 +1347,109 @@ final class RaftNode<R> implements Raft<R> {
 
   private record PendingWrite<R>(LogId logId, CompletableFuture<WriteResult<R>> future) {}
 
-  private record ApplyTask<R>(LogId upTo, List<PendingWrite<R>> writes) {}
+  /** Work for the apply thread, in order. */
+  private sealed interface ApplyTask<R> {
+    /** Apply the committed entries up to {@code upTo}, settling {@code writes}. */
+    record Apply<R>(LogId upTo, List<PendingWrite<R>> writes) implements ApplyTask<R> {}
+
+    /** Capture a snapshot of what is applied. */
+    record Build<R>() implements ApplyTask<R> {}
+
+    /** Restore the state machine from the latest snapshot, {@code meta}; then complete {@code restored}. */
+    record Install<R>(SnapshotMeta meta, CompletableFuture<Void> restored) implements ApplyTask<R> {}
+  }
+
+  /** The snapshot being received from the leader (snapshot IO thread only). */
+  private static final class SnapshotReceiver {
+    private SnapshotWriter writer;
+    private SnapshotMeta meta;
+    long next;
+
+    void begin(final SnapshotWriter w, final SnapshotMeta m) {
+      writer = w;
+      meta = m;
+      next = 0;
+    }
+
+    boolean expects(final SnapshotMeta m, final long offset) {
+      return writer != null && meta.equals(m) && offset == next;
+    }
+
+    void write(final byte[] data) throws IOException {
+      writer.write(java.nio.ByteBuffer.wrap(data));
+      next += data.length;
+    }
+
+    void finish() throws IOException {
+      try {
+        writer.finish();
+      } finally {
+        abandon();
+      }
+    }
+
+    /** Drops a half-received snapshot: it never becomes visible. */
+    void abandon() {
+      if (writer != null) {
+        try {
+          writer.close();
+        } catch (final IOException e) {
+          LOG.warn("abandoning snapshot {} failed: {}", meta.snapshotId(), e.toString());
+        }
+      }
+      writer = null;
+      meta = null;
+      next = 0;
+    }
+  }
+
+  /** Reads a snapshot from its reader, in order. */
+  private static final class SnapshotInputStream extends java.io.InputStream {
+    private final SnapshotReader reader;
+    private long position;
+
+    SnapshotInputStream(final SnapshotReader reader) {
+      this.reader = reader;
+    }
+
+    @Override
+    public int read() throws IOException {
+      final byte[] one = new byte[1];
+      final int n = read(one, 0, 1);
+      return n < 0 ? -1 : one[0] & 0xFF;
+    }
+
+    @Override
+    public int read(final byte[] b, final int off, final int len) throws IOException {
+      if (len == 0) {
+        return 0;
+      }
+      final int n = reader.read(position, java.nio.ByteBuffer.wrap(b, off, len));
+      if (n > 0) {
+        position += n;
+      }
+      return n;
+    }
+  }
+
+  /** Writes a snapshot through its writer. */
+  private static final class SnapshotOutputStream extends java.io.OutputStream {
+    private final SnapshotWriter writer;
+
+    SnapshotOutputStream(final SnapshotWriter writer) {
+      this.writer = writer;
+    }
+
+    @Override
+    public void write(final int b) throws IOException {
+      writer.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) b}));
+    }
+
+    @Override
+    public void write(final byte[] b, final int off, final int len) throws IOException {
+      writer.write(java.nio.ByteBuffer.wrap(b, off, len));
+    }
+  }
 
   private static final class Waiter {
     final Predicate<RaftMetrics> condition;
@@ -988,7 +1483,9 @@ final class RaftNode<R> implements Raft<R> {
       APPEND,
       TRUNCATE,
       SAVE_VOTE,
-      SAVE_COMMITTED
+      SAVE_COMMITTED,
+      PURGE,
+      INSTALL
     }
 
     Kind kind();
@@ -1018,6 +1515,21 @@ final class RaftNode<R> implements Raft<R> {
       @Override
       public Kind kind() {
         return Kind.SAVE_COMMITTED;
+      }
+    }
+
+    record Purge(LogId upTo) implements IoOp {
+      @Override
+      public Kind kind() {
+        return Kind.PURGE;
+      }
+    }
+
+    /** Waits for the state machine to be restored from a snapshot, then purges the log to it. */
+    record Install(LogId upTo, long seq, CompletableFuture<Void> restored) implements IoOp {
+      @Override
+      public Kind kind() {
+        return Kind.INSTALL;
       }
     }
   }

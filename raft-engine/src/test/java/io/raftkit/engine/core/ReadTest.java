@@ -91,7 +91,7 @@ class ReadTest {
   }
 
   @Test
-  void shouldRefuseReadsOnAFollower() {
+  void shouldRefuseReadsOnAFollowerThatKnowsNoLeader() {
     final Engine engine = node(2, THREE).build();
     engine.handleRead(ReadPolicy.READ_INDEX, "r");
     final List<Command> out = drain(engine);

@@ -52,6 +52,16 @@ public final class Network {
   private final java.util.concurrent.ConcurrentHashMap<Long, AtomicLong> droppedFrom =
       new java.util.concurrent.ConcurrentHashMap<>();
   private volatile boolean closed;
+  private volatile io.raftkit.testkit.LocalNetwork.RequestFilter filter;
+
+  /**
+   * Sets the filter every request passes before it travels, or removes it ({@code null}).
+   *
+   * @param filter the filter, or null
+   */
+  public void filter(final io.raftkit.testkit.LocalNetwork.RequestFilter filter) {
+    this.filter = filter;
+  }
 
   /** One direction between two nodes. */
   private record Link(long from, long to) {}
@@ -304,6 +314,14 @@ public final class Network {
           new UnreachableException(
               "address=" + targetAddress + " in network=" + name + " is nodeId=" + target.nodeId() + ", not targetId="
                   + targetId));
+      return;
+    }
+    final io.raftkit.testkit.LocalNetwork.RequestFilter f = filter;
+    if (f != null && !f.deliver(from, targetId, request)) {
+      dropped.incrementAndGet();
+      droppedFrom.computeIfAbsent(from, k -> new AtomicLong()).incrementAndGet();
+      result.completeExceptionally(new UnreachableException(
+          "request=" + request + " from nodeId=" + from + " to nodeId=" + targetId + " dropped by the test's filter"));
       return;
     }
     travel(from, targetId, result, () -> handOver(sender, target, request, result));

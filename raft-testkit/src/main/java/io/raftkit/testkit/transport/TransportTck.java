@@ -286,6 +286,12 @@ public abstract class TransportTck {
           case VOTE -> new VoteResponse(request.term(), true, ((VoteRequest) request).preVote());
           case APPEND -> AppendResponse.success(request.term(), ((AppendRequest) request).lastLogId().index());
           case TIMEOUT_NOW -> new io.raftkit.api.message.TimeoutNowResponse(request.term(), true);
+          case INSTALL_SNAPSHOT -> {
+            final io.raftkit.api.message.InstallSnapshotRequest c = (io.raftkit.api.message.InstallSnapshotRequest) request;
+            yield new io.raftkit.api.message.InstallSnapshotResponse(
+                request.term(), c.offset() + c.data().length, c.done());
+          }
+          case READ_INDEX -> new io.raftkit.api.message.ReadIndexResponse(request.term(), true, 42, 0);
         };
     return CompletableFuture.completedFuture(response);
   }
@@ -378,6 +384,33 @@ public abstract class TransportTck {
     assertThat(await(n2.send(n1, transferVote))).isEqualTo(new VoteResponse(5, true, false));
     assertThat(n2.received()).containsExactly(new Received(1, timeoutNow));
     assertThat(n1.received()).containsExactly(new Received(2, transferVote));
+  }
+
+  /** Conformance case: should carry snapshot chunks (a large one too) and read-index requests. */
+  @Test
+  public void shouldCarrySnapshotChunksAndReadIndex() throws Exception {
+    final io.raftkit.api.SnapshotMeta meta = new io.raftkit.api.SnapshotMeta(LogId.of(3, 5000),
+        new io.raftkit.api.StoredMembership(LogId.of(1, 1),
+            io.raftkit.api.Membership.ofVoters(java.util.Map.of(1L, "a", 2L, "b", 3L, "c"))),
+        "snap-3-5000");
+    final byte[] big = new byte[1 << 20];
+    new java.util.Random(11).nextBytes(big);
+    final io.raftkit.api.message.InstallSnapshotRequest first =
+        new io.raftkit.api.message.InstallSnapshotRequest(3, 1, meta, 0, big, false);
+    final io.raftkit.api.message.InstallSnapshotRequest last =
+        new io.raftkit.api.message.InstallSnapshotRequest(3, 1, meta, big.length, new byte[] {1, 2, 3}, true);
+    final io.raftkit.api.message.ReadIndexRequest readIndex = new io.raftkit.api.message.ReadIndexRequest(3, 2);
+    final Node n1 = start(1);
+    final Node n2 = start(2);
+
+    assertThat(await(n1.send(n2, first)))
+        .isEqualTo(new io.raftkit.api.message.InstallSnapshotResponse(3, big.length, false));
+    assertThat(await(n1.send(n2, last)))
+        .isEqualTo(new io.raftkit.api.message.InstallSnapshotResponse(3, big.length + 3, true));
+    assertThat(await(n2.send(n1, readIndex)))
+        .isEqualTo(new io.raftkit.api.message.ReadIndexResponse(3, true, 42, 0));
+    assertThat(n2.received()).containsExactly(new Received(1, first), new Received(1, last));
+    assertThat(n1.received()).containsExactly(new Received(2, readIndex));
   }
 
   /** Conformance case: should carry append with entries of every kind. */
