@@ -23,12 +23,15 @@ final class Cli {
           "  raft-kv serve --id N --peers ID=RAFT_HOST:PORT@HTTP_HOST:PORT,... [--data DIR]",
           "                [--raft HOST:PORT] [--http HOST:PORT] [--transport netty|aeron]",
           "                [--storage file|rocksdb|memory] [--init | --learner]",
+          "                [--peer-route ID=HOST:PORT,...]",
           "      one node; --raft/--http bind addresses default to this node's entry in --peers;",
           "      --data is required for file and rocksdb (default storage: file; transport: netty);",
           "      --init forms the cluster of every peer (safe to repeat: a node with a log refuses);",
           "      --learner starts a node that is not in the initial membership: list the initial",
           "      voters plus this node in --peers; it waits until the leader adds it with",
-          "      POST /admin/learners (then POST /admin/membership can make it a voter)",
+          "      POST /admin/learners (then POST /admin/membership can make it a voter);",
+          "      --peer-route dials peer ID at HOST:PORT instead of its Raft address (a proxy",
+          "      per link, as the chaos test uses)",
           "  raft-kv cluster [--dir DIR] [--storage file|rocksdb|memory] [--transport netty|aeron]",
           "                  [--raft-port P] [--http-port P]",
           "      starts 3 serve processes on 127.0.0.1 (raft ports P..P+2, default 7101; http ports",
@@ -110,7 +113,7 @@ final class Cli {
         return new Help();
       case "serve":
         return serve(options(command, rest, Set.of("--id", "--peers", "--raft", "--http", "--data",
-            "--transport", "--storage"), Set.of("--init", "--learner")));
+            "--transport", "--storage", "--peer-route"), Set.of("--init", "--learner")));
       case "demo":
         return demo(options(command, rest, Set.of("--writes", "--storage", "--transport"), Set.of()));
       case "cluster":
@@ -146,9 +149,45 @@ final class Cli {
       throw new UsageException("--learner", "--learner and --init exclude each other: a future learner does not"
           + " form the cluster; start it, then add it with POST /admin/learners on the leader");
     }
+    final Map<Long, String> routes = peerRoutes(o, peers);
     final KvNode.Settings settings = new KvNode.Settings(
-        id, transport, storage, data, peers, raftBind, httpBind, KvNode.DEFAULT_WRITE_TIMEOUT, learner);
+        id, transport, storage, data, peers, raftBind, httpBind, KvNode.DEFAULT_WRITE_TIMEOUT, learner, routes);
     return new Serve(settings, o.containsKey("--init"));
+  }
+
+  /** {@code --peer-route 2=127.0.0.1:9002,3=...}: the peers must be known, each named once. */
+  private static Map<Long, String> peerRoutes(final Map<String, String> o, final Map<Long, Peer> peers)
+      throws UsageException {
+    final Map<Long, String> routes = new java.util.TreeMap<>();
+    final String text = o.get("--peer-route");
+    if (text == null) {
+      return routes;
+    }
+    for (final String part : text.split(",", -1)) {
+      final int eq = part.indexOf('=');
+      final long peer;
+      try {
+        peer = eq > 0 ? Long.parseLong(part.substring(0, eq).trim()) : -1;
+      } catch (final NumberFormatException e) {
+        throw new UsageException("--peer-route", "--peer-route: '" + part + "' has a bad peer id");
+      }
+      if (peer <= 0) {
+        throw new UsageException("--peer-route", "--peer-route: '" + part + "' must look like id=host:port");
+      }
+      if (!peers.containsKey(peer)) {
+        throw new UsageException("--peer-route", "--peer-route: peer id=" + peer + " is not in --peers");
+      }
+      final String address = part.substring(eq + 1).trim();
+      try {
+        Peer.checkHostPort(address, "--peer-route " + peer, false);
+      } catch (final IllegalArgumentException e) {
+        throw new UsageException("--peer-route", e.getMessage());
+      }
+      if (routes.put(peer, address) != null) {
+        throw new UsageException("--peer-route", "--peer-route names peer id=" + peer + " twice");
+      }
+    }
+    return routes;
   }
 
   private static Demo demo(final Map<String, String> o) throws UsageException {

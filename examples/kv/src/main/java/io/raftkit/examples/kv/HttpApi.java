@@ -266,6 +266,10 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
         allow(method, "POST");
         noQuery(uri);
         return transferLeader(request);
+      case "/admin/digest": // read-only, for comparing replicas (the chaos test)
+        allow(method, "GET");
+        noQuery(uri);
+        return CompletableFuture.completedFuture(json(HttpResponseStatus.OK, stateMachine.digest().toJson(settings.id())));
       case "/admin/metrics":
         allow(method, "GET");
         noQuery(uri);

@@ -42,6 +42,9 @@ final class KvNode implements AutoCloseable {
    * @param learner whether this node is not in the initial membership: it is a future learner,
    *     waiting for the leader to add it ({@code POST /admin/learners} on the leader); it never
    *     initializes a cluster
+   * @param peerRoutes where this node dials some peers instead of their membership address (peer
+   *     id to {@code host:port}; {@code serve --peer-route}); empty for none. A test puts a
+   *     fault-injecting proxy there, one per directed link ({@link RoutedTransportProvider})
    */
   record Settings(
       long id,
@@ -52,11 +55,13 @@ final class KvNode implements AutoCloseable {
       String raftBind,
       String httpBind,
       Duration writeTimeout,
-      boolean learner) {
+      boolean learner,
+      Map<Long, String> peerRoutes) {
 
     /** Validates the fields. */
     Settings {
       Objects.requireNonNull(transport, "transport");
+      peerRoutes = Map.copyOf(peerRoutes);
       Objects.requireNonNull(storage, "storage");
       Objects.requireNonNull(raftBind, "raftBind");
       Objects.requireNonNull(httpBind, "httpBind");
@@ -65,6 +70,13 @@ final class KvNode implements AutoCloseable {
       if (!peers.containsKey(id)) {
         throw new IllegalArgumentException("id=" + id + " is not one of the peers " + peers.keySet());
       }
+    }
+
+    /** Settings without peer routes. */
+    Settings(
+        final long id, final String transport, final String storage, final Path dataDir, final Map<Long, Peer> peers,
+        final String raftBind, final String httpBind, final Duration writeTimeout, final boolean learner) {
+      this(id, transport, storage, dataDir, peers, raftBind, httpBind, writeTimeout, learner, Map.of());
     }
 
     /** Settings that bind where {@code peers} says this node is. */
@@ -80,7 +92,7 @@ final class KvNode implements AutoCloseable {
 
     /** The same settings for a future learner (see {@link #learner()}). */
     Settings asLearner() {
-      return new Settings(id, transport, storage, dataDir, peers, raftBind, httpBind, writeTimeout, true);
+      return new Settings(id, transport, storage, dataDir, peers, raftBind, httpBind, writeTimeout, true, peerRoutes);
     }
 
     /** This node as a peer. */
@@ -144,6 +156,11 @@ final class KvNode implements AutoCloseable {
             .transport(settings.transport())
             .storage(settings.storage())
             .bindAddress(settings.raftBind());
+    if (!settings.peerRoutes().isEmpty()) {
+      builder.transport(RoutedTransportProvider.NAME).option(RoutedTransportProvider.DELEGATE, settings.transport());
+      settings.peerRoutes().forEach(
+          (peer, address) -> builder.option(RoutedTransportProvider.ROUTE_PREFIX + peer, address));
+    }
     if (settings.dataDir() != null) {
       builder.dataDir(settings.dataDir());
     }
