@@ -32,6 +32,11 @@ final class Cli {
           "      POST /admin/learners (then POST /admin/membership can make it a voter);",
           "      --peer-route dials peer ID at HOST:PORT instead of its Raft address (a proxy",
           "      per link, as the chaos test uses)",
+          "      TLS, from PEM files (certificate chain, unencrypted PKCS#8 key, CA certificates):",
+          "      --raft-tls-cert F --raft-tls-key F --raft-tls-trust F: mutual TLS between the nodes",
+          "      (netty; give every node these); --http-tls-cert F --http-tls-key F: HTTPS;",
+          "      --http-client-auth required --http-tls-trust F: HTTPS clients need a certificate",
+          "      signed by a CA of F (default --http-client-auth none)",
           "  raft-kv cluster [--dir DIR] [--storage file|rocksdb|memory] [--transport netty|aeron]",
           "                  [--raft-port P] [--http-port P]",
           "      starts 3 serve processes on 127.0.0.1 (raft ports P..P+2, default 7101; http ports",
@@ -56,8 +61,14 @@ final class Cli {
    *
    * @param settings the node's settings
    * @param init whether to initialize the cluster at start (never with {@code settings.learner()})
+   * @param tls TLS of the Raft links and of the HTTP API
    */
-  record Serve(KvNode.Settings settings, boolean init) implements Command {}
+  record Serve(KvNode.Settings settings, boolean init, TlsSettings tls) implements Command {
+    /** Without TLS. */
+    Serve(final KvNode.Settings settings, final boolean init) {
+      this(settings, init, TlsSettings.NONE);
+    }
+  }
 
   /**
    * {@code demo}.
@@ -112,7 +123,8 @@ final class Cli {
       case "-h":
         return new Help();
       case "serve":
-        return serve(options(command, rest, Set.of("--id", "--peers", "--raft", "--http", "--data",
+        return serve(options(command, rest, Set.of("--id", "--peers", "--raft", "--http", "--data", "--raft-tls-cert", "--raft-tls-key",
+            "--raft-tls-trust", "--http-tls-cert", "--http-tls-key", "--http-tls-trust", "--http-client-auth",
             "--transport", "--storage", "--peer-route"), Set.of("--init", "--learner")));
       case "demo":
         return demo(options(command, rest, Set.of("--writes", "--storage", "--transport"), Set.of()));
@@ -152,7 +164,7 @@ final class Cli {
     final Map<Long, String> routes = peerRoutes(o, peers);
     final KvNode.Settings settings = new KvNode.Settings(
         id, transport, storage, data, peers, raftBind, httpBind, KvNode.DEFAULT_WRITE_TIMEOUT, learner, routes);
-    return new Serve(settings, o.containsKey("--init"));
+    return new Serve(settings, o.containsKey("--init"), tls(o, transport));
   }
 
   /** {@code --peer-route 2=127.0.0.1:9002,3=...}: the peers must be known, each named once. */
@@ -188,6 +200,60 @@ final class Cli {
       }
     }
     return routes;
+  }
+
+  /** The TLS options of {@code serve}: all-or-none groups, readable files, values in range. */
+  private static TlsSettings tls(final Map<String, String> o, final String transport) throws UsageException {
+    final Path raftCert = readableFile(o, "--raft-tls-cert");
+    final Path raftKey = readableFile(o, "--raft-tls-key");
+    final Path raftTrust = readableFile(o, "--raft-tls-trust");
+    final Path httpCert = readableFile(o, "--http-tls-cert");
+    final Path httpKey = readableFile(o, "--http-tls-key");
+    final Path httpTrust = readableFile(o, "--http-tls-trust");
+    final String clientAuth = oneOf(o, "--http-client-auth", "none", Set.of("none", "required"));
+    final boolean raft = raftCert != null || raftKey != null || raftTrust != null;
+    if (raft) {
+      for (final String name : List.of("--raft-tls-cert", "--raft-tls-key", "--raft-tls-trust")) {
+        if (!o.containsKey(name)) {
+          throw new UsageException(name, name + " is required with the other --raft-tls-* options");
+        }
+      }
+      if (!transport.equals("netty")) {
+        throw new UsageException("--raft-tls-cert", "--raft-tls-cert, --raft-tls-key and --raft-tls-trust need --transport netty, not "
+            + transport);
+      }
+    }
+    if ((httpCert == null) != (httpKey == null)) {
+      final String missing = httpCert == null ? "--http-tls-cert" : "--http-tls-key";
+      throw new UsageException(missing, missing + " is required with the other of --http-tls-cert and --http-tls-key");
+    }
+    final boolean required = clientAuth.equals("required");
+    if (required && httpCert == null) {
+      throw new UsageException("--http-client-auth",
+          "--http-client-auth required needs HTTPS: give --http-tls-cert and --http-tls-key");
+    }
+    if (required && httpTrust == null) {
+      throw new UsageException("--http-tls-trust",
+          "--http-client-auth required needs --http-tls-trust (the CA certificates clients' certificates chain to)");
+    }
+    if (!required && httpTrust != null) {
+      // Refused rather than ignored: it would look as if clients were checked.
+      throw new UsageException("--http-tls-trust",
+          "--http-tls-trust is only used with --http-client-auth required; clients are not asked for certificates");
+    }
+    return new TlsSettings(raftCert, raftKey, raftTrust, httpCert, httpKey, httpTrust, required);
+  }
+
+  private static Path readableFile(final Map<String, String> o, final String name) throws UsageException {
+    final String value = o.get(name);
+    if (value == null) {
+      return null;
+    }
+    final Path path = Path.of(value);
+    if (!java.nio.file.Files.isRegularFile(path) || !java.nio.file.Files.isReadable(path)) {
+      throw new UsageException(name, name + "=" + value + " is not a readable file");
+    }
+    return path;
   }
 
   private static Demo demo(final Map<String, String> o) throws UsageException {

@@ -1,5 +1,6 @@
 package io.raftkit.examples.kv;
 
+import io.netty.handler.ssl.SslContext;
 import io.raftkit.api.Config;
 import io.raftkit.api.Membership;
 import io.raftkit.api.Raft;
@@ -147,6 +148,22 @@ final class KvNode implements AutoCloseable {
 
   /** Like {@link #start(Settings)}, with {@code config} (tests tune it; its cluster id must agree). */
   static KvNode start(final Settings settings, final Config config) {
+    return start(settings, config, TlsSettings.NONE);
+  }
+
+  /** Like {@link #start(Settings)}, with TLS on Raft links and/or the HTTP API. */
+  static KvNode start(final Settings settings, final TlsSettings tls) {
+    return start(settings, Config.builder().clusterId(CLUSTER_ID).build(), tls);
+  }
+
+  /**
+   * Like {@link #start(Settings, Config)}, with TLS on Raft links and/or the HTTP API.
+   *
+   * @throws java.io.UncheckedIOException also if a TLS file cannot be used (checked before
+   *     anything starts)
+   */
+  static KvNode start(final Settings settings, final Config config, final TlsSettings tls) {
+    final SslContext httpTls = tls.httpServerContext();
     final KvStateMachine stateMachine = new KvStateMachine();
     final RaftBuilder<KvResult> builder =
         Raft.<KvResult>builder()
@@ -156,6 +173,7 @@ final class KvNode implements AutoCloseable {
             .transport(settings.transport())
             .storage(settings.storage())
             .bindAddress(settings.raftBind());
+    tls.raftOptions().forEach(builder::option);
     if (!settings.peerRoutes().isEmpty()) {
       builder.transport(RoutedTransportProvider.NAME).option(RoutedTransportProvider.DELEGATE, settings.transport());
       settings.peerRoutes().forEach(
@@ -167,7 +185,7 @@ final class KvNode implements AutoCloseable {
     final Raft<KvResult> raft = builder.build();
     try {
       final HttpServer http =
-          HttpServer.start(settings.httpBind(), new HttpApi(settings, raft, stateMachine));
+          HttpServer.start(settings.httpBind(), new HttpApi(settings, raft, stateMachine), httpTls);
       return new KvNode(settings, stateMachine, raft, http);
     } catch (final RuntimeException e) {
       raft.close();
