@@ -19,4 +19,8 @@ module io.raftkit.examples.kv {
   requires io.netty.codec;
   requires io.netty.codec.http;
   requires io.netty.handler;
+
+  // serve --peer-route: another transport dialing some peers at other addresses (test proxies).
+  provides io.raftkit.api.spi.TransportProvider with
+      io.raftkit.examples.kv.RoutedTransportProvider;
 }

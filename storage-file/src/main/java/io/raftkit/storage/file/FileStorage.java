@@ -10,9 +10,10 @@ package io.raftkit.storage.file;
  *     ...
  * }</pre>
  *
- * <p>A node's data directory holds {@code LOCK} (held while the store is open, so a second
- * process cannot open it), {@code state} (vote, purged id, committed hint), {@code log/} (the
- * segments) and {@code snapshots/}.
+ * <p>A node's data directory holds {@code IDENTITY} (the node id and cluster id it belongs to: a
+ * node of another id or cluster is refused, see {@link io.raftkit.api.spi.DataDirIdentity}), {@code
+ * LOCK} (held while the store is open, so a second process cannot open it), {@code state} (vote,
+ * purged id, committed hint), {@code log/} (the segments) and {@code snapshots/}.
  */
 public final class FileStorage {
 

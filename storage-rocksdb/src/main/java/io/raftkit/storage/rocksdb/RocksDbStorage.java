@@ -7,7 +7,9 @@ package io.raftkit.storage.rocksdb;
  * Raft.<Long>builder().storage(RocksDbStorage.NAME).dataDir(Path.of("/var/lib/raft/node1"))...
  * }</pre>
  *
- * <p>A node's data directory holds {@code rocksdb/} (the database: column family {@code log}
+ * <p>A node's data directory holds {@code IDENTITY} (the node id and cluster id it belongs to: a
+ * node of another id or cluster is refused, see {@link io.raftkit.api.spi.DataDirIdentity}), {@code
+ * rocksdb/} (the database: column family {@code log}
  * keyed by the 8-byte big-endian entry index, column family {@code meta} with the vote, the
  * purged id and the committed hint) and {@code snapshots/} (one file per snapshot, written to a
  * temporary name, forced and renamed).

@@ -23,7 +23,11 @@ record NettyOptions(
     Path keyStore,
     String keyStorePassword,
     Path trustStore,
-    String trustStorePassword) {
+    String trustStorePassword,
+    Path certChain,
+    Path privateKey,
+    Path trustCerts,
+    boolean tlsRequired) {
 
   static final String MAX_FRAME_BYTES = "netty.maxFrameBytes";
   static final int MAX_FRAME_BYTES_DEFAULT = 32 << 20;
@@ -47,10 +51,14 @@ record NettyOptions(
   static final String KEY_STORE_PASSWORD = "netty.tls.keyStorePassword";
   static final String TRUST_STORE = "netty.tls.trustStore";
   static final String TRUST_STORE_PASSWORD = "netty.tls.trustStorePassword";
+  static final String CERT_CHAIN = "netty.tls.certChain";
+  static final String PRIVATE_KEY = "netty.tls.privateKey";
+  static final String TRUST_CERTS = "netty.tls.trustCerts";
+  static final String TLS_REQUIRED = "netty.tls.required";
 
-  /** Whether TLS is configured. */
+  /** Whether TLS is configured (a key and a trust source are both set, checked by {@link #from}). */
   boolean tls() {
-    return keyStore != null;
+    return keyStore != null || certChain != null;
   }
 
   /**
@@ -75,11 +83,36 @@ record NettyOptions(
     final int high = intOption(context, HIGH_WATER_MARK, Math.max(HIGH_WATER_MARK_DEFAULT, low), low, Integer.MAX_VALUE);
     final String keyStore = context.option(KEY_STORE, null);
     final String trustStore = context.option(TRUST_STORE, null);
-    if ((keyStore == null) != (trustStore == null)) {
+    final String certChain = context.option(CERT_CHAIN, null);
+    final String privateKey = context.option(PRIVATE_KEY, null);
+    final String trustCerts = context.option(TRUST_CERTS, null);
+    final boolean required = booleanOption(context, TLS_REQUIRED, false);
+    if ((certChain == null) != (privateKey == null)) {
+      throw new ConfigException(certChain == null ? CERT_CHAIN : PRIVATE_KEY,
+          "a PEM key needs both " + CERT_CHAIN + " and " + PRIVATE_KEY + ", but only "
+              + (certChain == null ? PRIVATE_KEY + "=" + privateKey : CERT_CHAIN + "=" + certChain) + " is set");
+    }
+    if (keyStore != null && certChain != null) {
+      throw new ConfigException(CERT_CHAIN, "set either " + KEY_STORE + " (PKCS12) or " + CERT_CHAIN + " and "
+          + PRIVATE_KEY + " (PEM), not both: " + KEY_STORE + "=" + keyStore + ", " + CERT_CHAIN + "=" + certChain);
+    }
+    if (trustStore != null && trustCerts != null) {
+      throw new ConfigException(TRUST_CERTS, "set either " + TRUST_STORE + " (PKCS12) or " + TRUST_CERTS
+          + " (PEM), not both: " + TRUST_STORE + "=" + trustStore + ", " + TRUST_CERTS + "=" + trustCerts);
+    }
+    final boolean hasKey = keyStore != null || certChain != null;
+    final boolean hasTrust = trustStore != null || trustCerts != null;
+    if (hasKey != hasTrust) {
       throw new ConfigException(
-          keyStore == null ? KEY_STORE : TRUST_STORE,
-          "mutual TLS needs both " + KEY_STORE + " and " + TRUST_STORE + " (PKCS12 files), but only "
-              + (keyStore == null ? TRUST_STORE + "=" + trustStore : KEY_STORE + "=" + keyStore) + " is set");
+          hasKey ? TRUST_STORE : KEY_STORE,
+          "mutual TLS needs this node's key (" + KEY_STORE + ", or " + CERT_CHAIN + " and " + PRIVATE_KEY
+              + ") and the certificates it trusts (" + TRUST_STORE + " or " + TRUST_CERTS + "), but only the "
+              + (hasKey ? "key" : "trust") + " is set");
+    }
+    if (required && !hasKey) {
+      throw new ConfigException(TLS_REQUIRED, TLS_REQUIRED + "=true but no TLS key or trust is set: set "
+          + KEY_STORE + " and " + TRUST_STORE + " (PKCS12), or " + CERT_CHAIN + ", " + PRIVATE_KEY + " and "
+          + TRUST_CERTS + " (PEM)");
     }
     return new NettyOptions(
         maxFrame,
@@ -95,7 +128,26 @@ record NettyOptions(
         keyStore == null ? null : Path.of(keyStore),
         context.option(KEY_STORE_PASSWORD, ""),
         trustStore == null ? null : Path.of(trustStore),
-        context.option(TRUST_STORE_PASSWORD, ""));
+        context.option(TRUST_STORE_PASSWORD, ""),
+        certChain == null ? null : Path.of(certChain),
+        privateKey == null ? null : Path.of(privateKey),
+        trustCerts == null ? null : Path.of(trustCerts),
+        required);
+  }
+
+  private static boolean booleanOption(final TransportContext context, final String key, final boolean fallback) {
+    final String raw = context.option(key, null);
+    if (raw == null) {
+      return fallback;
+    }
+    switch (raw.trim()) {
+      case "true":
+        return true;
+      case "false":
+        return false;
+      default:
+        throw new ConfigException(key, key + "=" + raw + " must be true or false");
+    }
   }
 
   private static int intOption(

@@ -353,8 +353,9 @@ final class NettyTransport implements Transport {
         }
       }
     } else if (cause instanceof DecoderException && cause.getCause() instanceof SSLException) {
-      LOG.warn("nodeId={}: TLS failed on connection {} remote={}: {}", context.nodeId(), peer, ch.remoteAddress(),
-          cause.getCause().toString());
+      // Rate-limited: anyone who can connect can make a TLS handshake fail.
+      logBadInput(LOG, "nodeId={}: TLS failed on connection {} remote={}: {}", context.nodeId(), peer,
+          ch.remoteAddress(), cause.getCause().toString());
     } else if (cause instanceof DecoderException) {
       logBadInput(LOG, "nodeId={}: closing connection {} remote={}: undecodable input: {}", context.nodeId(), peer,
           ch.remoteAddress(), cause.toString());

@@ -3,6 +3,7 @@ package io.raftkit.transport.netty;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import io.raftkit.api.error.ConfigException;
 import io.raftkit.api.spi.Transport;
 import io.raftkit.api.spi.TransportContext;
@@ -90,7 +91,30 @@ import javax.net.ssl.TrustManagerFactory;
  *   <tr><td>{@code netty.tls.trustStore}, {@code netty.tls.trustStorePassword}</td><td>none</td>
  *       <td>PKCS12 file with the certificates (or CA) peers must present; required with a key
  *       store. Clients also check that the peer's certificate names the host they dialled.</td></tr>
+ *   <tr><td>{@code netty.tls.certChain}, {@code netty.tls.privateKey}</td><td>none</td>
+ *       <td>instead of a key store: PEM files with this node's certificate chain (its own
+ *       certificate first) and its unencrypted PKCS#8 private key ({@code BEGIN PRIVATE
+ *       KEY})</td></tr>
+ *   <tr><td>{@code netty.tls.trustCerts}</td><td>none</td><td>instead of a trust store: a PEM
+ *       file with the certificates (or CA) peers must present</td></tr>
+ *   <tr><td>{@code netty.tls.required}</td><td>false</td><td>{@code true}: refuse to start
+ *       without a TLS key and trust, so that a configuration that lost its TLS options fails
+ *       instead of running in plain text</td></tr>
  * </table>
+ *
+ * <h2>Mutual TLS</h2>
+ *
+ * With a key (a PKCS12 key store, or a PEM certificate chain and key) and a trust source (a
+ * PKCS12 trust store, or a PEM file of certificates), every connection is TLS (the JDK's
+ * implementation, no native library) and both sides must present a certificate that chains to
+ * one the other trusts: the listening side requires a client certificate, and the connecting side
+ * also checks that the listener's certificate names the host of the address it dialled (a subject
+ * alternative name: {@code IP:127.0.0.1}, {@code DNS:node1.example}). A peer without a certificate,
+ * with an untrusted or expired one, or in plain text fails the TLS handshake: its connection is
+ * closed, a warning is logged, and its requests fail with {@link
+ * io.raftkit.api.error.UnreachableException}. The cluster-id hello is sent once TLS is up, so a
+ * node with a trusted certificate but of another cluster is still refused. There is no plain-text
+ * fallback; nodes with and without TLS cannot talk.
  *
  * <p>Public with a public no-argument constructor for {@link java.util.ServiceLoader}; stateless.
  */
@@ -121,17 +145,43 @@ public final class NettyTransportProvider implements TransportProvider {
     SslContext server = null;
     SslContext client = null;
     if (options.tls()) {
+      final String source = options.keyStore() != null
+          ? NettyOptions.KEY_STORE + "=" + options.keyStore()
+          : NettyOptions.CERT_CHAIN + "=" + options.certChain() + " and " + NettyOptions.PRIVATE_KEY + "="
+              + options.privateKey();
+      final String trustSource = options.trustStore() != null
+          ? NettyOptions.TRUST_STORE + "=" + options.trustStore()
+          : NettyOptions.TRUST_CERTS + "=" + options.trustCerts();
       try {
-        final KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        keys.init(load(options.keyStore(), options.keyStorePassword()), options.keyStorePassword().toCharArray());
-        final TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        trust.init(load(options.trustStore(), options.trustStorePassword()));
-        server = SslContextBuilder.forServer(keys).trustManager(trust).clientAuth(ClientAuth.REQUIRE).build();
-        client = SslContextBuilder.forClient().keyManager(keys).trustManager(trust).build();
-      } catch (final GeneralSecurityException e) {
+        final SslContextBuilder serverBuilder;
+        final SslContextBuilder clientBuilder = SslContextBuilder.forClient();
+        if (options.keyStore() != null) {
+          final KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+          keys.init(load(options.keyStore(), options.keyStorePassword()), options.keyStorePassword().toCharArray());
+          serverBuilder = SslContextBuilder.forServer(keys);
+          clientBuilder.keyManager(keys);
+        } else {
+          serverBuilder = SslContextBuilder.forServer(options.certChain().toFile(), options.privateKey().toFile());
+          clientBuilder.keyManager(options.certChain().toFile(), options.privateKey().toFile());
+        }
+        if (options.trustStore() != null) {
+          final TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+          trust.init(load(options.trustStore(), options.trustStorePassword()));
+          serverBuilder.trustManager(trust);
+          clientBuilder.trustManager(trust);
+        } else {
+          serverBuilder.trustManager(options.trustCerts().toFile());
+          clientBuilder.trustManager(options.trustCerts().toFile());
+        }
+        // The JDK's TLS (no netty-tcnative); both sides present and verify a certificate, and
+        // the connecting side also checks that the certificate names the host it dialled.
+        server = serverBuilder.sslProvider(SslProvider.JDK).clientAuth(ClientAuth.REQUIRE).build();
+        client = clientBuilder.sslProvider(SslProvider.JDK).endpointIdentificationAlgorithm("HTTPS").build();
+      } catch (final GeneralSecurityException | IOException | IllegalArgumentException e) {
+        // Netty reports an unreadable PEM file with IllegalArgumentException.
         throw new IOException(
-            "nodeId=" + context.nodeId() + ": cannot set up TLS from " + NettyOptions.KEY_STORE + "="
-                + options.keyStore() + " and " + NettyOptions.TRUST_STORE + "=" + options.trustStore() + ": " + e,
+            "nodeId=" + context.nodeId() + ": cannot set up TLS from " + source + " trusting " + trustSource + ": "
+                + e,
             e);
       }
     }

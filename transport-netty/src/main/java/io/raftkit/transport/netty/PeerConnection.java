@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.raftkit.api.error.ShutdownException;
 import io.raftkit.api.error.UnreachableException;
 import io.raftkit.api.message.RaftRequest;
@@ -402,6 +403,19 @@ final class PeerConnection {
       }
       ready = true;
       onReady(ctx.channel());
+    }
+
+    @Override
+    public void userEventTriggered(final ChannelHandlerContext ctx, final Object evt) {
+      if (evt instanceof SslHandshakeCompletionEvent tls && !tls.isSuccess()) {
+        // Said before the channel closes, so that the requests fail naming the TLS problem
+        // (untrusted, expired or missing certificate, wrong host name, plain-text peer).
+        final String problem = "TLS handshake with targetId=" + targetId + " at address=" + address + " failed: "
+            + tls.cause();
+        LOG.warn("nodeId={}: {}", transport.nodeId(), problem);
+        onFailure(ctx.channel(), problem);
+      }
+      ctx.fireUserEventTriggered(evt);
     }
 
     @Override

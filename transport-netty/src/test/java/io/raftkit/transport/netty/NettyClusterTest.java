@@ -2,9 +2,14 @@ package io.raftkit.transport.netty;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.raftkit.api.LogId;
 import io.raftkit.api.Raft;
 import io.raftkit.api.WriteResult;
 import io.raftkit.api.error.NotLeaderException;
+import io.raftkit.api.error.UnreachableException;
+import io.raftkit.api.message.VoteRequest;
+import io.raftkit.api.spi.Transport;
+import io.raftkit.api.spi.TransportContext;
 import io.raftkit.storage.memory.MemoryStores;
 import io.raftkit.testkit.TestCluster;
 import java.nio.file.Path;
@@ -12,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -56,6 +62,33 @@ class NettyClusterTest {
         TestCluster.builder().size(3).transport(NettyTransportProvider.NAME).storage("rocksdb").dataRoot(root)
             .build().start()) {
       electWriteAndFailOver(cluster);
+    }
+  }
+
+  @Test
+  void shouldElectWriteAndFailOverOverMutualTls() throws Exception {
+    // Every node presents node1's PEM certificate (TestCluster gives all nodes the same options);
+    // NettyTlsTest covers distinct and refused certificates.
+    final TestCluster.Builder builder =
+        TestCluster.builder()
+            .size(3)
+            .transport(NettyTransportProvider.NAME)
+            .option(NettyOptions.TLS_REQUIRED, "true")
+            .afterClose(c -> c.storeNames().forEach(MemoryStores::drop));
+    NettyTlsTest.pem().forEach(builder::option);
+    try (TestCluster cluster = builder.build().start()) {
+      electWriteAndFailOver(cluster);
+      // The options reached the transports: a plain-text node of the same cluster is refused.
+      final Transport plain = new NettyTransportProvider().create(new TransportContext(9, cluster.config().clusterId(),
+          "127.0.0.1:0", (from, r) -> new CompletableFuture<>(), TIMEOUT, Map.of()));
+      try {
+        assertThat(plain.send(1, cluster.address(1), new VoteRequest(1, 9, LogId.ZERO, false)))
+            .failsWithin(TIMEOUT)
+            .withThrowableOfType(ExecutionException.class)
+            .withCauseInstanceOf(UnreachableException.class);
+      } finally {
+        plain.close();
+      }
     }
   }
 

@@ -23,12 +23,20 @@ final class Cli {
           "  raft-kv serve --id N --peers ID=RAFT_HOST:PORT@HTTP_HOST:PORT,... [--data DIR]",
           "                [--raft HOST:PORT] [--http HOST:PORT] [--transport netty|aeron]",
           "                [--storage file|rocksdb|memory] [--init | --learner]",
+          "                [--peer-route ID=HOST:PORT,...]",
           "      one node; --raft/--http bind addresses default to this node's entry in --peers;",
           "      --data is required for file and rocksdb (default storage: file; transport: netty);",
           "      --init forms the cluster of every peer (safe to repeat: a node with a log refuses);",
           "      --learner starts a node that is not in the initial membership: list the initial",
           "      voters plus this node in --peers; it waits until the leader adds it with",
-          "      POST /admin/learners (then POST /admin/membership can make it a voter)",
+          "      POST /admin/learners (then POST /admin/membership can make it a voter);",
+          "      --peer-route dials peer ID at HOST:PORT instead of its Raft address (a proxy",
+          "      per link, as the chaos test uses)",
+          "      TLS, from PEM files (certificate chain, unencrypted PKCS#8 key, CA certificates):",
+          "      --raft-tls-cert F --raft-tls-key F --raft-tls-trust F: mutual TLS between the nodes",
+          "      (netty; give every node these); --http-tls-cert F --http-tls-key F: HTTPS;",
+          "      --http-client-auth required --http-tls-trust F: HTTPS clients need a certificate",
+          "      signed by a CA of F (default --http-client-auth none)",
           "  raft-kv cluster [--dir DIR] [--storage file|rocksdb|memory] [--transport netty|aeron]",
           "                  [--raft-port P] [--http-port P]",
           "      starts 3 serve processes on 127.0.0.1 (raft ports P..P+2, default 7101; http ports",
@@ -53,8 +61,14 @@ final class Cli {
    *
    * @param settings the node's settings
    * @param init whether to initialize the cluster at start (never with {@code settings.learner()})
+   * @param tls TLS of the Raft links and of the HTTP API
    */
-  record Serve(KvNode.Settings settings, boolean init) implements Command {}
+  record Serve(KvNode.Settings settings, boolean init, TlsSettings tls) implements Command {
+    /** Without TLS. */
+    Serve(final KvNode.Settings settings, final boolean init) {
+      this(settings, init, TlsSettings.NONE);
+    }
+  }
 
   /**
    * {@code demo}.
@@ -109,8 +123,9 @@ final class Cli {
       case "-h":
         return new Help();
       case "serve":
-        return serve(options(command, rest, Set.of("--id", "--peers", "--raft", "--http", "--data",
-            "--transport", "--storage"), Set.of("--init", "--learner")));
+        return serve(options(command, rest, Set.of("--id", "--peers", "--raft", "--http", "--data", "--raft-tls-cert", "--raft-tls-key",
+            "--raft-tls-trust", "--http-tls-cert", "--http-tls-key", "--http-tls-trust", "--http-client-auth",
+            "--transport", "--storage", "--peer-route"), Set.of("--init", "--learner")));
       case "demo":
         return demo(options(command, rest, Set.of("--writes", "--storage", "--transport"), Set.of()));
       case "cluster":
@@ -146,9 +161,99 @@ final class Cli {
       throw new UsageException("--learner", "--learner and --init exclude each other: a future learner does not"
           + " form the cluster; start it, then add it with POST /admin/learners on the leader");
     }
+    final Map<Long, String> routes = peerRoutes(o, peers);
     final KvNode.Settings settings = new KvNode.Settings(
-        id, transport, storage, data, peers, raftBind, httpBind, KvNode.DEFAULT_WRITE_TIMEOUT, learner);
-    return new Serve(settings, o.containsKey("--init"));
+        id, transport, storage, data, peers, raftBind, httpBind, KvNode.DEFAULT_WRITE_TIMEOUT, learner, routes);
+    return new Serve(settings, o.containsKey("--init"), tls(o, transport));
+  }
+
+  /** {@code --peer-route 2=127.0.0.1:9002,3=...}: the peers must be known, each named once. */
+  private static Map<Long, String> peerRoutes(final Map<String, String> o, final Map<Long, Peer> peers)
+      throws UsageException {
+    final Map<Long, String> routes = new java.util.TreeMap<>();
+    final String text = o.get("--peer-route");
+    if (text == null) {
+      return routes;
+    }
+    for (final String part : text.split(",", -1)) {
+      final int eq = part.indexOf('=');
+      final long peer;
+      try {
+        peer = eq > 0 ? Long.parseLong(part.substring(0, eq).trim()) : -1;
+      } catch (final NumberFormatException e) {
+        throw new UsageException("--peer-route", "--peer-route: '" + part + "' has a bad peer id");
+      }
+      if (peer <= 0) {
+        throw new UsageException("--peer-route", "--peer-route: '" + part + "' must look like id=host:port");
+      }
+      if (!peers.containsKey(peer)) {
+        throw new UsageException("--peer-route", "--peer-route: peer id=" + peer + " is not in --peers");
+      }
+      final String address = part.substring(eq + 1).trim();
+      try {
+        Peer.checkHostPort(address, "--peer-route " + peer, false);
+      } catch (final IllegalArgumentException e) {
+        throw new UsageException("--peer-route", e.getMessage());
+      }
+      if (routes.put(peer, address) != null) {
+        throw new UsageException("--peer-route", "--peer-route names peer id=" + peer + " twice");
+      }
+    }
+    return routes;
+  }
+
+  /** The TLS options of {@code serve}: all-or-none groups, readable files, values in range. */
+  private static TlsSettings tls(final Map<String, String> o, final String transport) throws UsageException {
+    final Path raftCert = readableFile(o, "--raft-tls-cert");
+    final Path raftKey = readableFile(o, "--raft-tls-key");
+    final Path raftTrust = readableFile(o, "--raft-tls-trust");
+    final Path httpCert = readableFile(o, "--http-tls-cert");
+    final Path httpKey = readableFile(o, "--http-tls-key");
+    final Path httpTrust = readableFile(o, "--http-tls-trust");
+    final String clientAuth = oneOf(o, "--http-client-auth", "none", Set.of("none", "required"));
+    final boolean raft = raftCert != null || raftKey != null || raftTrust != null;
+    if (raft) {
+      for (final String name : List.of("--raft-tls-cert", "--raft-tls-key", "--raft-tls-trust")) {
+        if (!o.containsKey(name)) {
+          throw new UsageException(name, name + " is required with the other --raft-tls-* options");
+        }
+      }
+      if (!transport.equals("netty")) {
+        throw new UsageException("--raft-tls-cert", "--raft-tls-cert, --raft-tls-key and --raft-tls-trust need --transport netty, not "
+            + transport);
+      }
+    }
+    if ((httpCert == null) != (httpKey == null)) {
+      final String missing = httpCert == null ? "--http-tls-cert" : "--http-tls-key";
+      throw new UsageException(missing, missing + " is required with the other of --http-tls-cert and --http-tls-key");
+    }
+    final boolean required = clientAuth.equals("required");
+    if (required && httpCert == null) {
+      throw new UsageException("--http-client-auth",
+          "--http-client-auth required needs HTTPS: give --http-tls-cert and --http-tls-key");
+    }
+    if (required && httpTrust == null) {
+      throw new UsageException("--http-tls-trust",
+          "--http-client-auth required needs --http-tls-trust (the CA certificates clients' certificates chain to)");
+    }
+    if (!required && httpTrust != null) {
+      // Refused rather than ignored: it would look as if clients were checked.
+      throw new UsageException("--http-tls-trust",
+          "--http-tls-trust is only used with --http-client-auth required; clients are not asked for certificates");
+    }
+    return new TlsSettings(raftCert, raftKey, raftTrust, httpCert, httpKey, httpTrust, required);
+  }
+
+  private static Path readableFile(final Map<String, String> o, final String name) throws UsageException {
+    final String value = o.get(name);
+    if (value == null) {
+      return null;
+    }
+    final Path path = Path.of(value);
+    if (!java.nio.file.Files.isRegularFile(path) || !java.nio.file.Files.isReadable(path)) {
+      throw new UsageException(name, name + "=" + value + " is not a readable file");
+    }
+    return path;
   }
 
   private static Demo demo(final Map<String, String> o) throws UsageException {

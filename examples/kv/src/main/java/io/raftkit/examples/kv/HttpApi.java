@@ -18,6 +18,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.Attribute;
 import io.netty.util.AttributeKey;
 import io.raftkit.api.ChangeMembers;
@@ -183,8 +184,10 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
     try {
       final String uri = request.uri();
       final boolean read = request.method().equals(HttpMethod.GET);
+      // Redirects keep the scheme: every node of a cluster serves HTTPS, or none does.
+      final String scheme = ctx.pipeline().get(SslHandler.class) != null ? "https" : "http";
       answer = route(request).handle(
-          (response, failure) -> response != null ? response : failure(uri, read, failure));
+          (response, failure) -> response != null ? response : failure(scheme, uri, read, failure));
     } catch (final Refused r) {
       final FullHttpResponse response = json(r.status, r.body);
       if (r.status == HttpResponseStatus.METHOD_NOT_ALLOWED) {
@@ -266,6 +269,10 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
         allow(method, "POST");
         noQuery(uri);
         return transferLeader(request);
+      case "/admin/digest": // read-only, for comparing replicas (the chaos test)
+        allow(method, "GET");
+        noQuery(uri);
+        return CompletableFuture.completedFuture(json(HttpResponseStatus.OK, stateMachine.digest().toJson(settings.id())));
       case "/admin/metrics":
         allow(method, "GET");
         noQuery(uri);
@@ -493,7 +500,8 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
   }
 
   /** Maps a failed proposal, read, membership change or initialize to an answer. */
-  private FullHttpResponse failure(final String uri, final boolean read, final Throwable failure) {
+  private FullHttpResponse failure(
+      final String scheme, final String uri, final boolean read, final Throwable failure) {
     Throwable cause = failure;
     while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
       cause = cause.getCause();
@@ -510,7 +518,7 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
         r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
         return r;
       }
-      final String location = "http://" + leaderHttp + uri;
+      final String location = scheme + "://" + leaderHttp + uri;
       body.put("error", "not the leader; retry at the leader");
       body.put("leader_id", nle.leaderId());
       body.put("leader_http", leaderHttp);

@@ -19,6 +19,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.ssl.SslContext;
 import java.io.UncheckedIOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
@@ -27,8 +28,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The HTTP/1.1 server of one node: Netty's HTTP codec, an aggregator that refuses bodies above
- * {@link #MAX_BODY_BYTES} with a JSON 413, and the {@link HttpApi}. One NIO event loop thread:
- * request handling never blocks (writes wait on futures, not threads).
+ * {@link #MAX_BODY_BYTES} with a JSON 413, and the {@link HttpApi}, optionally behind TLS. One NIO
+ * event loop thread: request handling never blocks (writes wait on futures, not threads).
  */
 final class HttpServer implements AutoCloseable {
 
@@ -50,6 +51,15 @@ final class HttpServer implements AutoCloseable {
    * @throws UncheckedIOException if the address cannot be bound
    */
   static HttpServer start(final String address, final HttpApi api) {
+    return start(address, api, null);
+  }
+
+  /**
+   * Like {@link #start(String, HttpApi)}, over TLS if {@code tls} is not {@code null} (then a
+   * client that fails the handshake, such as one without a certificate when the context requires
+   * one, is disconnected before anything is read).
+   */
+  static HttpServer start(final String address, final HttpApi api, final SslContext tls) {
     Peer.checkHostPort(address, "http address", true);
     final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     try {
@@ -61,6 +71,9 @@ final class HttpServer implements AutoCloseable {
                   new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(final SocketChannel ch) {
+                      if (tls != null) {
+                        ch.pipeline().addLast("tls", tls.newHandler(ch.alloc()));
+                      }
                       ch.pipeline()
                           .addLast("codec", new HttpServerCodec())
                           .addLast("aggregator", new JsonLimitAggregator(MAX_BODY_BYTES))

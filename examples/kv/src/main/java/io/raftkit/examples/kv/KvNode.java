@@ -1,5 +1,6 @@
 package io.raftkit.examples.kv;
 
+import io.netty.handler.ssl.SslContext;
 import io.raftkit.api.Config;
 import io.raftkit.api.Membership;
 import io.raftkit.api.Raft;
@@ -42,6 +43,9 @@ final class KvNode implements AutoCloseable {
    * @param learner whether this node is not in the initial membership: it is a future learner,
    *     waiting for the leader to add it ({@code POST /admin/learners} on the leader); it never
    *     initializes a cluster
+   * @param peerRoutes where this node dials some peers instead of their membership address (peer
+   *     id to {@code host:port}; {@code serve --peer-route}); empty for none. A test puts a
+   *     fault-injecting proxy there, one per directed link ({@link RoutedTransportProvider})
    */
   record Settings(
       long id,
@@ -52,11 +56,13 @@ final class KvNode implements AutoCloseable {
       String raftBind,
       String httpBind,
       Duration writeTimeout,
-      boolean learner) {
+      boolean learner,
+      Map<Long, String> peerRoutes) {
 
     /** Validates the fields. */
     Settings {
       Objects.requireNonNull(transport, "transport");
+      peerRoutes = Map.copyOf(peerRoutes);
       Objects.requireNonNull(storage, "storage");
       Objects.requireNonNull(raftBind, "raftBind");
       Objects.requireNonNull(httpBind, "httpBind");
@@ -65,6 +71,13 @@ final class KvNode implements AutoCloseable {
       if (!peers.containsKey(id)) {
         throw new IllegalArgumentException("id=" + id + " is not one of the peers " + peers.keySet());
       }
+    }
+
+    /** Settings without peer routes. */
+    Settings(
+        final long id, final String transport, final String storage, final Path dataDir, final Map<Long, Peer> peers,
+        final String raftBind, final String httpBind, final Duration writeTimeout, final boolean learner) {
+      this(id, transport, storage, dataDir, peers, raftBind, httpBind, writeTimeout, learner, Map.of());
     }
 
     /** Settings that bind where {@code peers} says this node is. */
@@ -80,7 +93,7 @@ final class KvNode implements AutoCloseable {
 
     /** The same settings for a future learner (see {@link #learner()}). */
     Settings asLearner() {
-      return new Settings(id, transport, storage, dataDir, peers, raftBind, httpBind, writeTimeout, true);
+      return new Settings(id, transport, storage, dataDir, peers, raftBind, httpBind, writeTimeout, true, peerRoutes);
     }
 
     /** This node as a peer. */
@@ -135,6 +148,22 @@ final class KvNode implements AutoCloseable {
 
   /** Like {@link #start(Settings)}, with {@code config} (tests tune it; its cluster id must agree). */
   static KvNode start(final Settings settings, final Config config) {
+    return start(settings, config, TlsSettings.NONE);
+  }
+
+  /** Like {@link #start(Settings)}, with TLS on Raft links and/or the HTTP API. */
+  static KvNode start(final Settings settings, final TlsSettings tls) {
+    return start(settings, Config.builder().clusterId(CLUSTER_ID).build(), tls);
+  }
+
+  /**
+   * Like {@link #start(Settings, Config)}, with TLS on Raft links and/or the HTTP API.
+   *
+   * @throws java.io.UncheckedIOException also if a TLS file cannot be used (checked before
+   *     anything starts)
+   */
+  static KvNode start(final Settings settings, final Config config, final TlsSettings tls) {
+    final SslContext httpTls = tls.httpServerContext();
     final KvStateMachine stateMachine = new KvStateMachine();
     final RaftBuilder<KvResult> builder =
         Raft.<KvResult>builder()
@@ -144,13 +173,19 @@ final class KvNode implements AutoCloseable {
             .transport(settings.transport())
             .storage(settings.storage())
             .bindAddress(settings.raftBind());
+    tls.raftOptions().forEach(builder::option);
+    if (!settings.peerRoutes().isEmpty()) {
+      builder.transport(RoutedTransportProvider.NAME).option(RoutedTransportProvider.DELEGATE, settings.transport());
+      settings.peerRoutes().forEach(
+          (peer, address) -> builder.option(RoutedTransportProvider.ROUTE_PREFIX + peer, address));
+    }
     if (settings.dataDir() != null) {
       builder.dataDir(settings.dataDir());
     }
     final Raft<KvResult> raft = builder.build();
     try {
       final HttpServer http =
-          HttpServer.start(settings.httpBind(), new HttpApi(settings, raft, stateMachine));
+          HttpServer.start(settings.httpBind(), new HttpApi(settings, raft, stateMachine), httpTls);
       return new KvNode(settings, stateMachine, raft, http);
     } catch (final RuntimeException e) {
       raft.close();

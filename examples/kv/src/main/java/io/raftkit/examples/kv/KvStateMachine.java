@@ -33,7 +33,7 @@ final class KvStateMachine implements StateMachine<KvResult> {
   }
 
   @Override
-  public KvResult apply(final Entry entry) {
+  public synchronized KvResult apply(final Entry entry) { // synchronized: digest() sees whole entries
     try {
       if (entry.kind() != EntryKind.NORMAL) {
         return null;
@@ -84,6 +84,52 @@ final class KvStateMachine implements StateMachine<KvResult> {
   /** A sorted copy of the local map; possibly stale. */
   Map<String, String> snapshot() {
     return new TreeMap<>(data);
+  }
+
+  /**
+   * A digest of the local state: SHA-256 over the sorted entries (each key and value as its UTF-8
+   * length and bytes), with the last applied log id and the key count, taken between two entries.
+   * Equal on every replica that applied the same entries (what the chaos test compares).
+   */
+  synchronized Digest digest() {
+    final java.security.MessageDigest sha;
+    try {
+      sha = java.security.MessageDigest.getInstance("SHA-256");
+    } catch (final java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+    final Map<String, String> sorted = new TreeMap<>(data);
+    final java.nio.ByteBuffer len = java.nio.ByteBuffer.allocate(4);
+    for (final Map.Entry<String, String> e : sorted.entrySet()) {
+      for (final String s : new String[] {e.getKey(), e.getValue()}) {
+        final byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        sha.update(len.clear().putInt(b.length).array());
+        sha.update(b);
+      }
+    }
+    return new Digest(lastApplied, sorted.size(), java.util.HexFormat.of().formatHex(sha.digest()));
+  }
+
+  /**
+   * What {@link #digest()} returns.
+   *
+   * @param lastApplied the last entry applied
+   * @param keys the number of keys
+   * @param sha256 the hex SHA-256 of the sorted entries
+   */
+  record Digest(LogId lastApplied, int keys, String sha256) {
+    /** As the JSON body of {@code GET /admin/digest} on node {@code nodeId}. */
+    Map<String, Object> toJson(final long nodeId) {
+      final Map<String, Object> out = new java.util.LinkedHashMap<>();
+      out.put("node", nodeId);
+      final Map<String, Object> applied = new java.util.LinkedHashMap<>();
+      applied.put("term", lastApplied.term());
+      applied.put("index", lastApplied.index());
+      out.put("last_applied", applied);
+      out.put("keys", keys);
+      out.put("sha256", sha256);
+      return out;
+    }
   }
 
   /** The number of keys in the local map. */

@@ -101,7 +101,7 @@ public final class Main {
     final KvNode.Settings s = serve.settings();
     final KvNode node;
     try {
-      node = KvNode.start(s);
+      node = KvNode.start(s, serve.tls());
     } catch (final UncheckedIOException e) {
       err.println("raft-kv: node " + s.id() + " could not start: " + e.getMessage());
       return EXIT_FAILED;
@@ -111,8 +111,9 @@ public final class Main {
       node.close();
       stopped.countDown();
     }, "raft-kv-shutdown"));
-    out.printf("raft-kv node %d serving: raft=%s http=http://%s transport=%s storage=%s data=%s%n",
-        s.id(), node.raft().localAddress(), node.httpAddress(), s.transport(), s.storage(), s.dataDir());
+    out.printf("raft-kv node %d serving: raft=%s http=%s://%s transport=%s storage=%s data=%s%s%n",
+        s.id(), node.raft().localAddress(), serve.tls().httpScheme(), node.httpAddress(), s.transport(), s.storage(),
+        s.dataDir(), serve.tls().raftTls() ? " raft-tls=mutual" : "");
     if (s.learner()) {
       out.printf("node %d is a future learner: add it on the leader with curl -X POST <leader-http>/admin/learners"
           + " -d '{\"id\":%d,\"raft\":\"%s\",\"http\":\"%s\"}'%n",

@@ -87,7 +87,11 @@ class CliTest {
       "demo --writes 2000000                                              | --writes",
       "demo --nodes 5                                                     | --nodes",
       "cluster --raft-port 70000                                          | --raft-port",
-      "cluster --raft-port 8100                                           | --http-port"})
+      "cluster --raft-port 8100                                           | --http-port",
+      "serve --id 1 --peers P --data d --http-client-auth maybe           | --http-client-auth",
+      "serve --id 1 --peers P --data d --http-client-auth required        | --http-client-auth",
+      "serve --id 1 --peers P --data d --http-tls-cert /nonexistent/c.pem | --http-tls-cert",
+      "serve --id 1 --peers P --data d --raft-tls-trust /nonexistent/ca   | --raft-tls-trust"})
   void shouldExitTwoNamingTheBadOption(final String line, final String option) {
     final String[] args = line.trim().replace("P", PEERS).split("\\s+");
     assertThatThrownBy(() -> Cli.parse(args))
@@ -100,6 +104,45 @@ class CliTest {
     assertThat(code).isEqualTo(2);
     assertThat(err.toString(StandardCharsets.UTF_8)).startsWith("raft-kv: " + option + ": ").contains("usage:");
     assertThat(out.size()).isZero();
+  }
+
+  @Test
+  void shouldParseTlsOptions() throws Exception {
+    final String cert = HttpTlsTest.tls("node1.crt.pem").toString();
+    final String key = HttpTlsTest.tls("node1.key.pem").toString();
+    final String ca = HttpTlsTest.tls("ca.pem").toString();
+    final Cli.Serve s = (Cli.Serve) Cli.parse(new String[] {
+        "serve", "--id", "1", "--peers", PEERS, "--storage", "memory", "--raft-tls-cert", cert, "--raft-tls-key", key,
+        "--raft-tls-trust", ca, "--http-tls-cert", cert, "--http-tls-key", key, "--http-tls-trust", ca,
+        "--http-client-auth", "required"});
+    assertThat(s.tls()).isEqualTo(new TlsSettings(
+        Path.of(cert), Path.of(key), Path.of(ca), Path.of(cert), Path.of(key), Path.of(ca), true));
+    assertThat(s.tls().raftOptions()).containsEntry("netty.tls.certChain", cert).containsEntry("netty.tls.required", "true");
+    assertThat(s.tls().httpScheme()).isEqualTo("https");
+    final Cli.Serve plain = (Cli.Serve) Cli.parse(new String[] {"serve", "--id", "1", "--peers", PEERS, "--storage", "memory"});
+    assertThat(plain.tls()).isEqualTo(TlsSettings.NONE);
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "--raft-tls-cert C --raft-tls-key K                                   | --raft-tls-trust",
+      "--raft-tls-cert C --raft-tls-key K --raft-tls-trust A --transport aeron | --raft-tls-cert",
+      "--http-tls-cert C                                                    | --http-tls-key",
+      "--http-tls-key K                                                     | --http-tls-cert",
+      "--http-tls-cert C --http-tls-key K --http-client-auth required       | --http-tls-trust",
+      "--http-tls-cert C --http-tls-key K --http-tls-trust A                | --http-tls-trust"})
+  void shouldNameTheTlsOptionThatIsMissingOrMisplaced(final String tlsOptions, final String option) {
+    final String[] tls = tlsOptions.trim()
+        .replace(" C", " " + HttpTlsTest.tls("node1.crt.pem"))
+        .replace(" K", " " + HttpTlsTest.tls("node1.key.pem"))
+        .replace(" A", " " + HttpTlsTest.tls("ca.pem"))
+        .split("\\s+");
+    final String[] args = java.util.stream.Stream.concat(
+        java.util.stream.Stream.of("serve", "--id", "1", "--peers", PEERS, "--storage", "memory"),
+        java.util.stream.Stream.of(tls)).toArray(String[]::new);
+    assertThatThrownBy(() -> Cli.parse(args))
+        .isInstanceOfSatisfying(Cli.UsageException.class, e -> assertThat(e.option()).isEqualTo(option))
+        .hasMessageContaining(option);
   }
 
   @Test

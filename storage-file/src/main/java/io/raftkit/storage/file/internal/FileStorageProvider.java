@@ -1,5 +1,6 @@
 package io.raftkit.storage.file.internal;
 
+import io.raftkit.api.spi.DataDirIdentity;
 import io.raftkit.api.spi.RaftStorage;
 import io.raftkit.api.spi.StorageContext;
 import io.raftkit.api.spi.StorageProvider;
@@ -24,7 +25,8 @@ public final class FileStorageProvider implements StorageProvider {
   /**
    * {@inheritDoc}
    *
-   * @throws IOException if no data directory is configured, an option is invalid, the store is
+   * @throws IOException if the data directory belongs to another node or cluster (see {@link
+   *     DataDirIdentity}), if no data directory is configured, an option is invalid, the store is
    *     open already, or it is corrupt; the message names the file or option
    */
   @Override
@@ -46,7 +48,21 @@ public final class FileStorageProvider implements StorageProvider {
       throw new IOException("option " + FileStorage.SEGMENT_BYTES_OPTION + "=" + segmentBytes + " must be within ["
           + FileStorage.MIN_SEGMENT_BYTES + ", " + FileStorage.MAX_SEGMENT_BYTES + "]");
     }
-    return FileRaftStorage.open(context.dataDir(), segmentBytes);
+    // Another node's or cluster's directory is refused before anything in it changes, and again
+    // once the store holds the directory's lock, which is when a new directory is claimed.
+    DataDirIdentity.verify(context.dataDir(), context);
+    final FileRaftStorage storage = FileRaftStorage.open(context.dataDir(), segmentBytes);
+    try {
+      DataDirIdentity.verifyOrRecord(context.dataDir(), context);
+    } catch (final IOException | RuntimeException e) {
+      try {
+        storage.close();
+      } catch (final IOException | RuntimeException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+    return storage;
   }
 
   @Override

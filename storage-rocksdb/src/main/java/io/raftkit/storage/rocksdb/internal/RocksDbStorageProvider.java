@@ -1,5 +1,6 @@
 package io.raftkit.storage.rocksdb.internal;
 
+import io.raftkit.api.spi.DataDirIdentity;
 import io.raftkit.api.spi.RaftStorage;
 import io.raftkit.api.spi.StorageContext;
 import io.raftkit.api.spi.StorageProvider;
@@ -24,7 +25,8 @@ public final class RocksDbStorageProvider implements StorageProvider {
   /**
    * {@inheritDoc}
    *
-   * @throws IOException if no data directory is configured, or the database cannot be opened
+   * @throws IOException if the data directory belongs to another node or cluster (see {@link
+   *     DataDirIdentity}), if no data directory is configured, or the database cannot be opened
    *     (open already, corrupt); the message names the directory
    */
   @Override
@@ -34,7 +36,21 @@ public final class RocksDbStorageProvider implements StorageProvider {
           "storage provider '" + RocksDbStorage.NAME + "' needs a data directory, but nodeId=" + context.nodeId()
               + " has dataDir=null; set one with RaftBuilder.dataDir(...)");
     }
-    return RocksRaftStorage.open(context.dataDir());
+    // Another node's or cluster's directory is refused before anything in it changes, and again
+    // once the store holds the directory's lock, which is when a new directory is claimed.
+    DataDirIdentity.verify(context.dataDir(), context);
+    final RocksRaftStorage storage = RocksRaftStorage.open(context.dataDir());
+    try {
+      DataDirIdentity.verifyOrRecord(context.dataDir(), context);
+    } catch (final IOException | RuntimeException e) {
+      try {
+        storage.close();
+      } catch (final IOException | RuntimeException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+    return storage;
   }
 
   @Override
