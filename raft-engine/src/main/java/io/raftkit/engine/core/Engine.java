@@ -1650,7 +1650,8 @@ public final class Engine {
     if (last.index() > snapshotLogId().index()) {
       snapshot = meta;
     }
-    if (last.index() > committed.index()) {
+    if (last.index() > committed.index() && state != ServerState.LEADER) {
+      // (A leader holds every committed entry: it never needs a snapshot from another node.)
       installSnapshot(meta);
     } else {
       LOG.info("[node {}] received snapshot {} at {} but has committed {} already; keeps its log",

@@ -115,7 +115,7 @@ final class Demo {
     for (final KvNode node : nodes) {
       node.raft().awaitMetrics(m -> m.lastApplied().index() >= readIndex, STEP_TIMEOUT)
           .get(STEP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-      final Map<String, String> local = node.stateMachine().snapshot();
+      final Map<String, String> local = node.stateMachine().copy();
       final Map<String, String> expected = expected(n, greeting);
       if (!local.equals(expected)) {
         throw new IllegalStateException("node " + node.id() + " local copy differs: keys=" + local.size()

@@ -95,12 +95,16 @@ import org.slf4j.LoggerFactory;
  *   <tr><td>{@code POST /admin/transfer-leader} {@code {"id":2}}</td><td>hands leadership to a
  *       voter (leader only): 200 once this node follows it, 400 if it is not a voter, 409 if a
  *       transfer is in progress, 504 if the target did not take over in time</td></tr>
- *   <tr><td>{@code POST /admin/snapshot}</td><td>501: the engine lacks snapshots</td></tr>
+ *   <tr><td>{@code POST /admin/snapshot}</td><td>builds a snapshot of this node's map now (any
+ *       node) and purges its log behind it: 200 with the snapshot's last log id and name, 400 if
+ *       nothing was applied yet</td></tr>
  * </table>
  *
  * <p>Keys are one path segment, percent-encoded (a {@code /} in a key is {@code %2F}); see {@link
- * KvCommand#keyProblem}. A request that needs the leader (writes, linearizable and lease reads,
- * learners, membership), sent to a follower, is answered 307 with {@code Location} at the
+ * KvCommand#keyProblem}. Linearizable and lease reads are served by any node: a follower or
+ * learner asks the leader for a read index and answers from its own map once it has applied up
+ * to it. A request that needs the leader (writes, learners, membership, transfer), sent to a
+ * follower, is answered 307 with {@code Location} at the
  * leader's HTTP address (the same method and body apply there), or 503 if this node does not know
  * the leader or its HTTP address.
  *
@@ -117,10 +121,6 @@ import org.slf4j.LoggerFactory;
 final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
   private static final AttributeKey<CompletableFuture<Void>> TAIL = AttributeKey.valueOf("raftkit.kv.responseTail");
-
-  /** The admin paths of features the engine does not have yet, and what each lacks. */
-  private static final Map<String, String> NOT_IMPLEMENTED =
-      Map.of("/admin/snapshot", "snapshots");
 
   /** The membership operations of {@code POST /admin/membership}. */
   private static final Set<String> MEMBERSHIP_OPS = Set.of("add_voters", "remove_voters", "replace_all_voters");
@@ -143,7 +143,7 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
     return httpPeers.get(nodeId);
   }
 
-  /** A request refused with a 4xx (or 501) answer; nothing was proposed. */
+  /** A request refused with a 4xx answer; nothing was proposed. */
   private static final class Refused extends Exception {
     private static final long serialVersionUID = 1L;
     private final HttpResponseStatus status;
@@ -269,6 +269,17 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
         allow(method, "POST");
         noQuery(uri);
         return transferLeader(request);
+      case "/admin/snapshot":
+        allow(method, "POST");
+        noQuery(uri);
+        emptyBody(request);
+        return raft.trigger().snapshot().thenApply(meta -> {
+          final Map<String, Object> out = new LinkedHashMap<>();
+          out.put("node", settings.id());
+          out.put("last_log_id", logId(meta.lastLogId()));
+          out.put("snapshot_id", meta.snapshotId());
+          return json(HttpResponseStatus.OK, out);
+        });
       case "/admin/digest": // read-only, for comparing replicas (the chaos test)
         allow(method, "GET");
         noQuery(uri);
@@ -279,14 +290,6 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
         return CompletableFuture.completedFuture(
             json(HttpResponseStatus.OK, metricsJson(raft.metrics(), stateMachine, new TreeMap<>(httpPeers))));
       default:
-        final String feature = NOT_IMPLEMENTED.get(path);
-        if (feature != null) {
-          allow(method, "POST");
-          throw new Refused(
-              HttpResponseStatus.NOT_IMPLEMENTED,
-              "not implemented: the raftkit engine does not support " + feature + " yet",
-              Map.of("feature", feature));
-        }
         throw new Refused(HttpResponseStatus.NOT_FOUND, "no such route: " + path);
     }
   }
@@ -558,6 +561,10 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
       final FullHttpResponse r = json(HttpResponseStatus.SERVICE_UNAVAILABLE, body);
       r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
       return r;
+    }
+    if (cause instanceof io.raftkit.api.error.OutcomeUnknownException) {
+      body.put("error", "the outcome is unknown (the entry may or may not be committed): " + cause.getMessage());
+      return json(HttpResponseStatus.GATEWAY_TIMEOUT, body);
     }
     if (cause instanceof TimeoutException) {
       body.put("error", read

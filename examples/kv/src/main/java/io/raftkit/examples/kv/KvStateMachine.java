@@ -3,7 +3,14 @@ package io.raftkit.examples.kv;
 import io.raftkit.api.Entry;
 import io.raftkit.api.EntryKind;
 import io.raftkit.api.LogId;
+import io.raftkit.api.SnapshotMeta;
+import io.raftkit.api.spi.SnapshotSource;
 import io.raftkit.api.spi.StateMachine;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -13,8 +20,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The replicated key-value map. Volatile: {@link #lastApplied()} is {@link LogId#ZERO} at start,
- * so the engine replays the whole log into it (the engine takes no snapshots yet, so the log is
- * complete and a node with durable storage recovers its data on restart).
+ * so the engine restores it from the latest snapshot, if any, and replays the log after it; a node
+ * with durable storage recovers its data on restart.
+ *
+ * <p>Snapshots: {@link #snapshot()} copies the map on the apply thread (O(keys); a persistent map
+ * would make it O(1), which this example does not need) and writes the copy as a format tag, the
+ * last applied id, the key count and each key and value as UTF-8 with its length.
  *
  * <p>Deterministic: the result and the new state depend only on the entries applied. {@link
  * #apply} runs on the node's apply thread; {@link #get}, {@link #lastApplied()} and {@link
@@ -23,6 +34,9 @@ import org.slf4j.LoggerFactory;
  */
 final class KvStateMachine implements StateMachine<KvResult> {
   private static final Logger LOG = LoggerFactory.getLogger(KvStateMachine.class);
+
+  private static final int SNAPSHOT_FORMAT = 0x4B560001;
+  private static final int MAX_STRING_BYTES = 64 << 20;
 
   private final Map<String, String> data = new ConcurrentHashMap<>();
   private volatile LogId lastApplied = LogId.ZERO;
@@ -81,8 +95,70 @@ final class KvStateMachine implements StateMachine<KvResult> {
     return data.get(key);
   }
 
+  @Override
+  public synchronized SnapshotSource snapshot() {
+    final LogId at = lastApplied;
+    final Map<String, String> copy = new TreeMap<>(data);
+    return out -> {
+      final DataOutputStream d = new DataOutputStream(out);
+      d.writeInt(SNAPSHOT_FORMAT);
+      d.writeLong(at.term());
+      d.writeLong(at.index());
+      d.writeInt(copy.size());
+      for (final Map.Entry<String, String> e : copy.entrySet()) {
+        writeString(d, e.getKey());
+        writeString(d, e.getValue());
+      }
+      d.flush();
+    };
+  }
+
+  @Override
+  public synchronized void restore(final SnapshotMeta meta, final InputStream in) throws IOException {
+    final DataInputStream d = new DataInputStream(in);
+    final int format = d.readInt();
+    if (format != SNAPSHOT_FORMAT) {
+      throw new IOException("snapshot " + meta.snapshotId() + " is not a key-value snapshot (format tag "
+          + Integer.toHexString(format) + ")");
+    }
+    final LogId at = LogId.of(d.readLong(), d.readLong());
+    if (!at.equals(meta.lastLogId())) {
+      throw new IOException("snapshot " + meta.snapshotId() + " holds the map at " + at + " but says " + meta.lastLogId());
+    }
+    final int keys = d.readInt();
+    if (keys < 0) {
+      throw new IOException("snapshot " + meta.snapshotId() + " has a negative key count " + keys);
+    }
+    final Map<String, String> restored = new java.util.HashMap<>();
+    for (int i = 0; i < keys; i++) {
+      restored.put(readString(d), readString(d));
+    }
+    if (d.read() != -1) {
+      throw new IOException("snapshot " + meta.snapshotId() + " has bytes after its " + keys + " keys");
+    }
+    data.clear();
+    data.putAll(restored);
+    lastApplied = at;
+  }
+
+  private static void writeString(final DataOutputStream d, final String s) throws IOException {
+    final byte[] b = s.getBytes(StandardCharsets.UTF_8);
+    d.writeInt(b.length);
+    d.write(b);
+  }
+
+  private static String readString(final DataInputStream d) throws IOException {
+    final int n = d.readInt();
+    if (n < 0 || n > MAX_STRING_BYTES) {
+      throw new IOException("a key or value of " + n + " bytes in a snapshot (at most " + MAX_STRING_BYTES + ")");
+    }
+    final byte[] b = new byte[n];
+    d.readFully(b);
+    return new String(b, StandardCharsets.UTF_8);
+  }
+
   /** A sorted copy of the local map; possibly stale. */
-  Map<String, String> snapshot() {
+  Map<String, String> copy() {
     return new TreeMap<>(data);
   }
 

@@ -121,6 +121,36 @@ class HttpApiTest {
   }
 
   @Test
+  void shouldBuildASnapshotOnRequestWhichHoldsTheMapAndRestoresIt() throws Exception {
+    assertThat(send("PUT", leader, "/kv/snap-key", "{\"value\":\"kept\"}").statusCode()).isEqualTo(200);
+    final long applied = leader.stateMachine().lastApplied().index();
+
+    final HttpResponse<String> r = send("POST", leader, "/admin/snapshot", null);
+
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    final java.util.regex.Matcher index =
+        java.util.regex.Pattern.compile("\"last_log_id\":\\{[^}]*\"index\":(\\d+)").matcher(r.body());
+    assertThat(index.find()).as(r.body()).isTrue();
+    assertThat(Long.parseLong(index.group(1))).isGreaterThanOrEqualTo(applied);
+    assertThat(leader.raft().metrics().snapshot().index()).isGreaterThanOrEqualTo(applied);
+    // What the snapshot holds restores an equal map into a fresh state machine.
+    final KvStateMachine fresh = new KvStateMachine();
+    final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    final KvStateMachine source = leader.stateMachine();
+    final io.raftkit.api.LogId at;
+    final java.util.Map<String, String> expected;
+    synchronized (source) {
+      at = source.lastApplied();
+      expected = source.copy();
+      source.snapshot().writeTo(bytes);
+    }
+    fresh.restore(new io.raftkit.api.SnapshotMeta(at, io.raftkit.api.StoredMembership.EMPTY, "t"),
+        new java.io.ByteArrayInputStream(bytes.toByteArray()));
+    assertThat(fresh.copy()).isEqualTo(expected).containsEntry("snap-key", "kept");
+    assertThat(fresh.lastApplied()).isEqualTo(at);
+  }
+
+  @Test
   void shouldEncodeKeysAsOnePathSegment() throws Exception {
     final HttpResponse<String> put = send("PUT", leader, "/kv/a%2Fb%20c%F0%9F%98%80+", "{\"value\":\"x\\u00e9\"}");
     assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
@@ -145,7 +175,24 @@ class HttpApiTest {
   }
 
   @Test
-  void shouldRedirectWritesReadsAndAdminChangesFromAFollowerToTheLeader() throws Exception {
+  void shouldServeLinearizableAndLeaseReadsOnAFollowerWithAReadIndexFromTheLeader() throws Exception {
+    final HttpResponse<String> put = send("PUT", leader, "/kv/fr", "{\"value\":\"seen\"}");
+    assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+    final KvNode follower = follower();
+    for (final String path : new String[] {"/kv/fr", "/kv/fr?consistency=linearizable", "/kv/fr?consistency=lease"}) {
+      final LogId before = leader.raft().metrics().lastLogId();
+
+      final HttpResponse<String> r = send("GET", follower, path, null);
+
+      // Acknowledged before the read, so the follower's answer must show it.
+      assertThat(r.statusCode()).as("GET %s: %s", path, r.body()).isEqualTo(200);
+      assertThat(r.body()).contains("\"value\":\"seen\"", "\"node\":" + follower.id());
+      assertThat(leader.raft().metrics().lastLogId()).as("nothing proposed").isEqualTo(before);
+    }
+  }
+
+  @Test
+  void shouldRedirectWritesAndAdminChangesFromAFollowerToTheLeader() throws Exception {
     final KvNode follower = follower();
     // Earlier tests' entries may still be on their way to this follower: let it catch up first, so
     // that a change of its log can only come from the request under test.
@@ -153,8 +200,7 @@ class HttpApiTest {
     follower.raft().awaitMetrics(m -> m.lastLogId().equals(leaderLast), TIMEOUT)
         .get(TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
     for (final String[] req : new String[][] {
-        {"PUT", "/kv/r", "{\"value\":\"v\"}"}, {"DELETE", "/kv/r", null}, {"GET", "/kv/r", null},
-        {"GET", "/kv/r?consistency=linearizable", null}, {"GET", "/kv/r?consistency=lease", null},
+        {"PUT", "/kv/r", "{\"value\":\"v\"}"}, {"DELETE", "/kv/r", null},
         {"POST", "/kv/r/cas", "{\"expected\":null,\"value\":\"v\"}"},
         {"POST", "/admin/membership", "{\"op\":\"remove_voters\",\"ids\":[" + leader.id() + "]}"},
         {"POST", "/admin/learners", "{\"id\":9,\"raft\":\"127.0.0.1:1\",\"http\":\"127.0.0.1:2\"}"}}) {
@@ -319,7 +365,7 @@ class HttpApiTest {
             "would leave no voter"),
         Arguments.of("POST", "/admin/transfer-leader", "{}", 400, "id"),
         Arguments.of("POST", "/admin/transfer-leader", "{\"id\":9}", 400, "node 9 is not a voter"),
-        Arguments.of("POST", "/admin/snapshot", null, 501, "snapshots"));
+        Arguments.of("POST", "/admin/snapshot", "{}", 400, "takes no body"));
   }
 
   private static String learner(final String id, final String raft, final String http) {
@@ -332,7 +378,7 @@ class HttpApiTest {
       final String method, final String path, final Object body, final int status, final String message)
       throws Exception {
     final LogId before = leader.raft().metrics().lastLogId();
-    final Map<String, String> data = leader.stateMachine().snapshot();
+    final Map<String, String> data = leader.stateMachine().copy();
     final HttpResponse<String> r = send(method, leader, path, body);
     assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
     assertThat(r.headers().firstValue("content-type")).hasValue("application/json; charset=utf-8");
@@ -340,7 +386,7 @@ class HttpApiTest {
     assertThat(Json.parseObject(r.body().strip().getBytes(StandardCharsets.UTF_8)))
         .describedAs("a flat JSON object").containsKey("error");
     assertThat(leader.raft().metrics().lastLogId()).isEqualTo(before);
-    assertThat(leader.stateMachine().snapshot()).isEqualTo(data);
+    assertThat(leader.stateMachine().copy()).isEqualTo(data);
     assertThat(leader.raft().metrics().membership().membership().configs()).isEqualTo(List.of(Set.of(1L, 2L, 3L)));
     assertThat(leader.raft().metrics().membership().membership().nodes()).containsOnlyKeys(1L, 2L, 3L);
   }
@@ -363,7 +409,7 @@ class HttpApiTest {
   @org.junit.jupiter.params.provider.ValueSource(strings = {"/kv/a%zzb", "/kv/a%2", "/kv/%"})
   void shouldRefuseBadPercentEncodingAndChangeNothing(final String path) throws Exception {
     final LogId before = leader.raft().metrics().lastLogId();
-    final Map<String, String> data = leader.stateMachine().snapshot();
+    final Map<String, String> data = leader.stateMachine().copy();
     try (Socket s = new Socket(InetAddress.getLoopbackAddress(), Peer.port(leader.httpAddress()))) {
       s.setSoTimeout((int) TIMEOUT.toMillis());
       final String body = "{\"value\":\"v\"}";
@@ -374,7 +420,7 @@ class HttpApiTest {
       assertThat(response).startsWith("HTTP/1.1 400").contains("{\"error\":\"bad percent-encoding in the key");
     }
     assertThat(leader.raft().metrics().lastLogId()).isEqualTo(before);
-    assertThat(leader.stateMachine().snapshot()).isEqualTo(data);
+    assertThat(leader.stateMachine().copy()).isEqualTo(data);
   }
 
   @Test

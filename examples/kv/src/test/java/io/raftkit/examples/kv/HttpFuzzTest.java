@@ -80,7 +80,7 @@ class HttpFuzzTest {
   void shouldAnswerEveryMalformedRequestWith4xxJsonAndChangeNothing() throws Exception {
     final LogId lastLog = node.raft().metrics().lastLogId();
     final LogId applied = node.raft().metrics().lastApplied();
-    final Map<String, String> data = node.stateMachine().snapshot();
+    final Map<String, String> data = node.stateMachine().copy();
     final StoredMembership membership = node.raft().metrics().membership();
     final Random random = new Random(SEED);
     final Map<Kind, Integer> counts = new EnumMap<>(Kind.class);
@@ -119,7 +119,7 @@ class HttpFuzzTest {
     assertThat(counts).as("every kind drawn").hasSize(Kind.values().length);
     assertThat(node.raft().metrics().lastLogId()).as("log").isEqualTo(lastLog);
     assertThat(node.raft().metrics().lastApplied()).as("applied").isEqualTo(applied);
-    assertThat(node.stateMachine().snapshot()).as("data").isEqualTo(data);
+    assertThat(node.stateMachine().copy()).as("data").isEqualTo(data);
     assertThat(node.raft().metrics().membership()).as("membership").isEqualTo(membership);
     assertThat(node.raft().metrics().fatalError()).isNull();
     // Still serving, and the write goes through.

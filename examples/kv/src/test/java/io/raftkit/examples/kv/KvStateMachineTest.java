@@ -35,7 +35,7 @@ class KvStateMachineTest {
     assertThat(apply(KvCommand.delete("a"))).isEqualTo(new KvResult(false, null));
     assertThat(apply(KvCommand.cas("a", null, "4"))).isEqualTo(new KvResult(true, "4"));
     assertThat(sm.get("a")).isEqualTo("4");
-    assertThat(sm.snapshot()).isEqualTo(Map.of("a", "4"));
+    assertThat(sm.copy()).isEqualTo(Map.of("a", "4"));
     assertThat(sm.lastApplied()).isEqualTo(LogId.of(1, index));
   }
 
@@ -45,7 +45,7 @@ class KvStateMachineTest {
     assertThat(sm.apply(Entry.blank(LogId.of(2, 2)))).isNull();
     assertThat(sm.apply(Entry.membership(LogId.of(2, 3), Membership.ofVoters(Map.of(1L, "x:1"))))).isNull();
     assertThat(sm.apply(Entry.normal(LogId.of(2, 4), new byte[] {42, 1, 2}))).isNull();
-    assertThat(sm.snapshot()).isEqualTo(Map.of("a", "1"));
+    assertThat(sm.copy()).isEqualTo(Map.of("a", "1"));
     assertThat(sm.lastApplied()).isEqualTo(LogId.of(2, 4));
   }
 
@@ -72,6 +72,30 @@ class KvStateMachineTest {
       final Entry e = Entry.normal(LogId.of(1, i + 1), log.get(i));
       assertThat(b.apply(e)).as("seed=%d entry=%d", seed, i + 1).isEqualTo(a.apply(e));
     }
-    assertThat(b.snapshot()).as("seed=%d", seed).isEqualTo(a.snapshot());
+    assertThat(b.copy()).as("seed=%d", seed).isEqualTo(a.copy());
+  }
+
+  @Test
+  void shouldRoundTripASnapshotAndRefuseBytesThatAreNotOne() throws Exception {
+    final KvStateMachine sm = new KvStateMachine();
+    sm.apply(io.raftkit.api.Entry.normal(io.raftkit.api.LogId.of(1, 1), KvCommand.put("a", "1").encode()));
+    sm.apply(io.raftkit.api.Entry.normal(io.raftkit.api.LogId.of(1, 2), KvCommand.put("b", "\u00e9").encode()));
+    final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    sm.snapshot().writeTo(bytes);
+    final io.raftkit.api.SnapshotMeta meta =
+        new io.raftkit.api.SnapshotMeta(io.raftkit.api.LogId.of(1, 2), io.raftkit.api.StoredMembership.EMPTY, "s");
+
+    final KvStateMachine restored = new KvStateMachine();
+    restored.restore(meta, new java.io.ByteArrayInputStream(bytes.toByteArray()));
+
+    assertThat(restored.copy()).isEqualTo(Map.of("a", "1", "b", "\u00e9"));
+    assertThat(restored.lastApplied()).isEqualTo(io.raftkit.api.LogId.of(1, 2));
+    final byte[] truncated = java.util.Arrays.copyOf(bytes.toByteArray(), bytes.size() - 1);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new KvStateMachine().restore(meta,
+        new java.io.ByteArrayInputStream(truncated))).isInstanceOf(java.io.IOException.class);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new KvStateMachine().restore(
+        new io.raftkit.api.SnapshotMeta(io.raftkit.api.LogId.of(1, 3), io.raftkit.api.StoredMembership.EMPTY, "s"),
+        new java.io.ByteArrayInputStream(bytes.toByteArray())))
+        .isInstanceOf(java.io.IOException.class).hasMessageContaining("says 1-3");
   }
 }
