@@ -11,6 +11,9 @@
  *   <li>{@link io.raftkit.api.spi.RaftEngineProvider}: implemented by raft-engine.
  * </ul>
  *
+ * <p>{@link io.raftkit.api.spi.DataDirIdentity} helps storage providers that keep a node's data in
+ * a directory refuse one that belongs to another node or cluster.
+ *
  * <p>Providers are found with {@link java.util.ServiceLoader} by their {@code name()} ({@link
  * io.raftkit.api.spi.Providers}); a provider module declares {@code provides ... with ...} and
  * ships a {@code META-INF/services} file for class-path users.

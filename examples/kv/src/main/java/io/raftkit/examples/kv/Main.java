@@ -103,7 +103,9 @@ public final class Main {
     try {
       node = KvNode.start(s, serve.tls());
     } catch (final UncheckedIOException e) {
-      err.println("raft-kv: node " + s.id() + " could not start: " + e.getMessage());
+      // The builder's message may already say so (storage, transport); say it once.
+      final String failed = "node " + s.id() + " could not start";
+      err.println("raft-kv: " + (e.getMessage().startsWith(failed) ? "" : failed + ": ") + e.getMessage());
       return EXIT_FAILED;
     }
     final CountDownLatch stopped = new CountDownLatch(1);

@@ -60,6 +60,8 @@ class DataDirIdentityKvTest {
     final String err = serveExpectingFailure(
         "serve", "--id", "2", "--peers", peerList(peers), "--data", data.toString(), "--storage", storage);
 
+    assertThat(err).startsWith("raft-kv: node 2 could not start: data directory " + data + " belongs to")
+        .doesNotContain("could not start: node");
     assertThat(err).contains("node 2 could not start", "data directory " + data,
         "belongs to nodeId=1 of clusterId=" + KvNode.CLUSTER_ID,
         "started as nodeId=2 of clusterId=" + KvNode.CLUSTER_ID);

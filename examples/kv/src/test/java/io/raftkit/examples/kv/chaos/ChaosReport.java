@@ -161,11 +161,14 @@ final class ChaosReport {
     int increased = 0;
     long totalIncrease = 0;
     final Map<String, Integer> byKind = new TreeMap<>();
+    final List<String> events = new ArrayList<>();
     for (final Rejoin j : r.rejoins) {
       if (j.termAfter > j.termBefore) {
         increased++;
         totalIncrease += j.termAfter - j.termBefore;
         byKind.merge(j.kind, 1, Integer::sum);
+        events.add(fmt((j.nanos - r.originNanos) / 1e9) + " s: " + j.kind + " (" + j.detail + "): term "
+            + j.termBefore + " -> " + j.termAfter);
       }
     }
     final Map<String, Object> rejoin = new java.util.LinkedHashMap<>();
@@ -173,6 +176,7 @@ final class ChaosReport {
     rejoin.put("followed_by_a_term_increase", increased);
     rejoin.put("total_term_increase", totalIncrease);
     rejoin.put("by_kind", byKind);
+    rejoin.put("events", events);
     out.put("rejoin_term_increases", rejoin);
 
     final List<Double> up = new ArrayList<>();

@@ -105,12 +105,14 @@ final class ChaosRunner {
   /** A node rejoining (restart, resume, heal): the highest term seen before, and after its window. */
   static final class Rejoin {
     final String kind;
+    final String detail;
     final long nanos;
     final long termBefore;
     volatile long termAfter = -1;
 
-    Rejoin(final String kind, final long nanos, final long termBefore) {
+    Rejoin(final String kind, final String detail, final long nanos, final long termBefore) {
       this.kind = kind;
+      this.detail = detail;
       this.nanos = nanos;
       this.termBefore = termBefore;
     }
@@ -262,13 +264,14 @@ final class ChaosRunner {
     for (int round = 0; settings.faultRounds() > 0 ? round < settings.faultRounds() : System.nanoTime() < end;
         round++) {
       closeRejoins();
-      switch (round % 5) {
-        case 0, 2 -> kill(result.count("kill") % 2 == 0);
-        case 1, 3 -> partition(result.count("partition") % 4);
-        default -> pause(result.count("pause") % 2 == 0);
+      switch (round % 6) {
+        case 0, 2 -> kill(result.count("kill_alone") % 2 == 0);
+        case 1, 3 -> partition(result.count("partition_alone") % 4);
+        case 4 -> pause(result.count("pause") % 2 == 0);
+        default -> killDuringPartition();
       }
       pace(millis(800, 1200));
-      if (round % 5 == 4) {
+      if (round % 6 == 5) {
         log.printf("chaos: %d rounds, %d ops so far, max term %d%n", round + 1, history.size(), maxTerm.get());
       }
     }
@@ -284,6 +287,7 @@ final class ChaosRunner {
       result.leaderKills.add(new LeaderKill(start, victim, lead.term()));
     }
     result.bump("kill");
+    result.bump("kill_alone");
     result.bump(isLeader ? "kill_leader" : "kill_follower");
     pace(millis(500, 1500));
     final long commit = latest.values().stream().filter(m -> m.node() != victim)
@@ -296,7 +300,7 @@ final class ChaosRunner {
     // The gap before the next fault starts once the node serves again.
     await("node " + victim + " to answer after its restart", TimeUnit.SECONDS.toNanos(60),
         () -> restart.httpUpNanos != 0 ? Boolean.TRUE : null);
-    result.rejoins.add(new Rejoin("restart", System.nanoTime(), maxTerm.get()));
+    result.rejoins.add(new Rejoin("restart", "node " + victim, System.nanoTime(), maxTerm.get()));
   }
 
   private void pause(final boolean leader) throws Exception {
@@ -309,7 +313,7 @@ final class ChaosRunner {
     cluster.resume(victim);
     result.faults.add(new FaultWindow("pause", "SIGSTOP node " + victim
         + (lead != null && lead.node() == victim ? " (leader)" : ""), start, System.nanoTime()));
-    result.rejoins.add(new Rejoin("resume", System.nanoTime(), maxTerm.get()));
+    result.rejoins.add(new Rejoin("resume", "node " + victim, System.nanoTime(), maxTerm.get()));
   }
 
   private void partition(final int kind) throws InterruptedException {
@@ -360,23 +364,70 @@ final class ChaosRunner {
       }
     }
     result.bump("partition");
+    result.bump("partition_alone");
     result.bump("partition_" + List.of("halves", "isolate_leader", "leader_cannot_send", "leader_cannot_receive")
         .get(kind));
     pace(millis(1200, 2500));
     cluster.healNetwork();
     result.faults.add(new FaultWindow("partition", detail, start, System.nanoTime()));
-    result.rejoins.add(new Rejoin("heal", System.nanoTime(), maxTerm.get()));
+    result.rejoins.add(new Rejoin("heal", detail, System.nanoTime(), maxTerm.get()));
   }
 
-  /** Removes a random voter, then adds it back a few seconds later (both through the leader). */
+  /**
+   * Overlapping faults: a random 2 | 3 split, then a random node killed and restarted while the
+   * partition lasts (it comes back on whatever side it was), then the heal.
+   */
+  private void killDuringPartition() throws Exception {
+    final List<Long> ids = new ArrayList<>(cluster.ids());
+    Collections.shuffle(ids, random);
+    final Set<Long> minority = new TreeSet<>(ids.subList(0, ids.size() / 2));
+    for (final long a : cluster.ids()) {
+      for (final long b : cluster.ids()) {
+        if (a != b && minority.contains(a) != minority.contains(b)) {
+          cluster.cut(a, b);
+        }
+      }
+    }
+    final long start = System.nanoTime();
+    pace(millis(400, 800));
+    final long victim = ids.get(random.nextInt(ids.size()));
+    cluster.kill(victim);
+    pace(millis(500, 1000));
+    final long commit = latest.values().stream().filter(m -> m.node() != victim)
+        .mapToLong(NodeMetrics::committed).max().orElse(0);
+    final Restart restart = new Restart(victim, System.nanoTime(), commit);
+    result.restarts.add(restart);
+    cluster.start(victim, false);
+    pace(millis(500, 1000));
+    cluster.healNetwork();
+    result.bump("kill");
+    result.bump("partition");
+    result.bump("kill_during_partition");
+    final Set<Long> majority = new TreeSet<>(cluster.ids());
+    majority.removeAll(minority);
+    final String detail = "halves " + minority + " | " + majority + ", node " + victim + " killed and restarted";
+    result.faults.add(new FaultWindow("partition", detail, start, System.nanoTime()));
+    await("node " + victim + " to answer after its restart", TimeUnit.SECONDS.toNanos(60),
+        () -> restart.httpUpNanos != 0 ? Boolean.TRUE : null);
+    result.rejoins.add(new Rejoin("heal", detail, System.nanoTime(), maxTerm.get()));
+  }
+
+  /**
+   * Removes a random voter, then adds it back a few seconds later (through the leader); every
+   * other time it is removed from the cluster altogether ({@code retain:false}), and comes back as
+   * a learner ({@code POST /admin/learners}) before it is a voter again.
+   */
   private void membershipLoop() {
+    int changes = 0;
     while (paceUntilPhaseEnd(settings.membershipEvery().toNanos())) {
+      final boolean retain = changes++ % 2 == 0;
       final List<Long> ids = new ArrayList<>(cluster.ids());
       final long victim = ids.get(membershipRandom.nextInt(ids.size()));
       final long start = System.nanoTime();
       final ChaosHttp.Response removed = admin("POST", "/admin/membership",
-          "{\"op\":\"remove_voters\",\"ids\":[" + victim + "],\"retain\":true}", TimeUnit.SECONDS.toNanos(15));
-      result.bump("membership_remove_" + status(removed));
+          "{\"op\":\"remove_voters\",\"ids\":[" + victim + "],\"retain\":" + retain + "}",
+          TimeUnit.SECONDS.toNanos(15));
+      result.bump("membership_remove_" + (retain ? "to_learner_" : "from_cluster_") + status(removed));
       if (removed == null || removed.status() != 200) {
         continue;
       }
@@ -384,15 +435,31 @@ final class ChaosRunner {
       final long readdDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       boolean readded = false;
       while (!readded && System.nanoTime() < readdDeadline) {
-        final ChaosHttp.Response added = admin("POST", "/admin/membership",
-            "{\"op\":\"add_voters\",\"ids\":[" + victim + "]}", TimeUnit.SECONDS.toNanos(15));
-        result.bump("membership_add_" + status(added));
-        readded = added != null && added.status() == 200;
-        if (!readded) {
-          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500)); // pacing the retries
+        final NodeMetrics lead = leaderNow();
+        if (lead != null && lead.voterSets().size() == 1) {
+          if (lead.voters().contains(victim)) {
+            readded = true;
+            break;
+          }
+          final ChaosHttp.Response r;
+          if (!lead.learners().contains(victim)) {
+            final ChaosCluster.Node n = cluster.node(victim);
+            r = admin("POST", "/admin/learners", "{\"id\":" + victim + ",\"raft\":\"" + n.raftAddress()
+                + "\",\"http\":\"" + n.httpAddress() + "\"}", TimeUnit.SECONDS.toNanos(15));
+            result.bump("membership_learner_" + status(r));
+          } else {
+            r = admin("POST", "/admin/membership", "{\"op\":\"add_voters\",\"ids\":[" + victim + "]}",
+                TimeUnit.SECONDS.toNanos(15));
+            result.bump("membership_add_" + status(r));
+          }
+          if (r != null && r.status() == 200) {
+            continue;
+          }
         }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300)); // pacing the retries
       }
-      result.faults.add(new FaultWindow("membership", "voter " + victim + " removed, then re-added"
+      result.faults.add(new FaultWindow("membership", "voter " + victim + " removed"
+          + (retain ? " (kept as a learner)" : " from the cluster") + ", then re-added"
           + (readded ? "" : " (re-add pending: done at the heal)"), start, System.nanoTime()));
     }
   }
@@ -497,7 +564,7 @@ final class ChaosRunner {
     keys.addAll(once);
     result.uniqueWritesChecked = clients.acknowledgedOnce.size();
     final long deadline = System.nanoTime() + timeoutNanos;
-    final int threads = 4;
+    final int threads = 8;
     final List<Thread> workers = new ArrayList<>();
     final List<String> failures = new CopyOnWriteArrayList<>();
     for (int t = 0; t < threads; t++) {
