@@ -26,7 +26,7 @@ class FollowerReadClusterTest {
       final Raft<Long> leader = cluster.awaitLeader(TIMEOUT);
       final long followerId = cluster.nodeIds().stream().filter(id -> id != leader.nodeId()).findFirst().orElseThrow();
       final Raft<Long> follower = cluster.node(followerId);
-      follower.awaitMetrics(m -> m.currentLeader() == leader.nodeId(), TIMEOUT).get(30, TimeUnit.SECONDS);
+      follower.awaitMetrics(m -> m.currentLeader() == leader.nodeId() && !m.membership().isEmpty(), TIMEOUT).get(30, TimeUnit.SECONDS);
       // Slow the follower's log down so that it lags what the leader acknowledged.
       cluster.network().delay(leader.nodeId(), followerId, Duration.ofMillis(30));
       for (int round = 0; round < 20; round++) {
@@ -68,7 +68,7 @@ class FollowerReadClusterTest {
       final Raft<Long> leader = cluster.awaitLeader(TIMEOUT);
       final long followerId = cluster.nodeIds().stream().filter(id -> id != leader.nodeId()).findFirst().orElseThrow();
       final Raft<Long> follower = cluster.node(followerId);
-      follower.awaitMetrics(m -> m.currentLeader() == leader.nodeId(), TIMEOUT).get(30, TimeUnit.SECONDS);
+      follower.awaitMetrics(m -> m.currentLeader() == leader.nodeId() && !m.membership().isEmpty(), TIMEOUT).get(30, TimeUnit.SECONDS);
       cluster.network().cut(followerId, leader.nodeId());
 
       assertThatThrownBy(() -> follower.ensureLinearizable(ReadPolicy.READ_INDEX).get(30, TimeUnit.SECONDS))

@@ -32,7 +32,7 @@ class ReadAndTriggerClusterTest {
       }
       // A follower asks the leader for the read index and answers once it has applied it.
       final long follower = leader.nodeId() % 3 + 1;
-      cluster.node(follower).awaitMetrics(m -> m.currentLeader() == leader.nodeId(), TIMEOUT).get(30, TimeUnit.SECONDS);
+      cluster.node(follower).awaitMetrics(m -> m.currentLeader() == leader.nodeId() && !m.membership().isEmpty(), TIMEOUT).get(30, TimeUnit.SECONDS);
       assertThat(cluster.node(follower).ensureLinearizable(ReadPolicy.READ_INDEX).get(30, TimeUnit.SECONDS).index())
           .isGreaterThanOrEqualTo(written);
       assertThat(cluster.stateMachine(follower).appliedCount()).isEqualTo(1);

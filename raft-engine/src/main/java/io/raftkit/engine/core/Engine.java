@@ -564,6 +564,10 @@ public final class Engine {
     }
   }
 
+  private String addressOfLeader() {
+    return effective.isEmpty() ? null : effective.membership().address(leaderId);
+  }
+
   private void checkFollowerReads() {
     if (followerReads.isEmpty()) {
       return;
@@ -583,7 +587,9 @@ public final class Engine {
     if (remoteReadsToSend.isEmpty()) {
       return;
     }
-    if (leaderId == 0 || leaderId == nodeId || state == ServerState.LEADER) {
+    if (leaderId == 0 || leaderId == nodeId || state == ServerState.LEADER || addressOfLeader() == null) {
+      // No leader, or one this node cannot reach yet (it learned the leader from an append before
+      // it holds the membership that names the leader's address).
       for (final PendingRead r : remoteReadsToSend) {
         out.add(new Command.ReadFailed(r.replyTo, notLeader()));
       }

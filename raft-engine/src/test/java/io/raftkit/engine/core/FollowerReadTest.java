@@ -121,4 +121,22 @@ class FollowerReadTest {
 
     assertThat(drain(engine)).contains(new Command.Reply("req", new ReadIndexResponse(4, false, 0, 0), 0));
   }
+
+  @Test
+  void shouldRefuseAFollowerReadWhileItKnowsTheLeaderButNotItsAddress() {
+    // A node that has no membership yet learns the leader from an append that does not match.
+    final Engine engine = new Engine(2, Engines.config(), new java.util.SplittableRandom(1), io.raftkit.api.Vote.NONE,
+        LogId.ZERO, LogId.ZERO, LogId.ZERO);
+    engine.start(0);
+    engine.handleAppendRequest(1, append(1, 1, LogId.of(1, 5), 0), "a");
+    drain(engine);
+    assertThat(engine.leaderId()).isEqualTo(1);
+
+    engine.handleRead(ReadPolicy.READ_INDEX, "r");
+    engine.endBatch();
+
+    final List<Command> out = drain(engine);
+    assertThat(out).hasSize(1);
+    assertThat(((Command.ReadFailed) out.get(0)).error()).isInstanceOf(NotLeaderException.class);
+  }
 }
