@@ -562,6 +562,13 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
       r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
       return r;
     }
+    if (read && cause instanceof io.raftkit.api.error.UnreachableException) {
+      // A follower read that could not get a read index from the leader (cut off, or the leader
+      // died): nothing was read; retry (the chaos test saw these answered 500 with a stack trace).
+      final FullHttpResponse r = json(HttpResponseStatus.SERVICE_UNAVAILABLE, body);
+      r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
+      return r;
+    }
     if (cause instanceof io.raftkit.api.error.OutcomeUnknownException) {
       body.put("error", "the outcome is unknown (the entry may or may not be committed): " + cause.getMessage());
       return json(HttpResponseStatus.GATEWAY_TIMEOUT, body);
