@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
 
 /**
  * Concurrent HTTP clients that record a {@link History}: each runs one operation at a time, chosen
- * from its own seeded random: linearizable and lease reads, puts and compare-and-sets of shared
+ * from its own seeded random: linearizable and lease reads (a third of them sent to a random node,
+ * since followers serve them with a read index from the leader), puts and compare-and-sets of shared
  * register keys (a new set of keys every few seconds, so each key's history stays small enough to
  * check), and puts of write-once keys (to count acknowledged writes lost). Every value written is
  * unique.
@@ -106,7 +107,9 @@ final class ChaosClients {
         final History.Op op;
         if (dice < 30) {
           registerKeys.add(register);
-          op = execute(client, connections, Kind.GET, register, null, null, dice < 6);
+          // A third of the reads go to a random node: followers serve linearizable reads too.
+          op = execute(client, connections, Kind.GET, register, null, null, dice < 6,
+              dice % 3 == 0 ? ids.get(random.nextInt(ids.size())) : 0);
         } else if (dice < 60) {
           registerKeys.add(register);
           op = execute(client, connections, Kind.PUT, register, value, null, false);
@@ -145,8 +148,15 @@ final class ChaosClients {
   History.Op execute(
       final int client, final Map<Long, ChaosHttp> connections, final Kind kind, final String key, final Long value,
       final Long expected, final boolean lease) {
+    return execute(client, connections, kind, key, value, expected, lease, 0);
+  }
+
+  /** Like the other, sent first to node {@code first} (0: the node believed to lead). */
+  History.Op execute(
+      final int client, final Map<Long, ChaosHttp> connections, final Kind kind, final String key, final Long value,
+      final Long expected, final boolean lease, final long first) {
     final long invoke = System.nanoTime();
-    long target = leaderHint;
+    long target = first != 0 ? first : leaderHint;
     String note = "";
     while (true) {
       final String path;
@@ -188,7 +198,9 @@ final class ChaosClients {
               return end(client, kind, key, value, expected, lease, invoke, Outcome.UNKNOWN, null, false, node,
                   "unexpected " + r.status() + ": " + r.body());
             }
-            leaderHint = target;
+            if (kind != Kind.GET) {
+              leaderHint = target; // a follower answers reads too
+            }
             Long read = null;
             if (kind == Kind.GET && r.status() == 200) {
               final Matcher m = VALUE.matcher(r.body());

@@ -193,6 +193,7 @@ final class ChaosReport {
     replay.put("http_up", percentiles(up));
     replay.put("caught_up", percentiles(caught));
     out.put("restart_replay_ms", replay);
+    out.put("notes", r.notes);
     out.put("lost_writes", r.lostWrites.size() > 20 ? r.lostWrites.subList(0, 20) : r.lostWrites);
     out.put("linearizability_detail", r.linearizability == null ? null : r.linearizability.detail());
     return out;

@@ -141,6 +141,14 @@ final class ChaosRunner {
     boolean digestsEqual;
     long convergedIndex;
     final List<String> problems = new CopyOnWriteArrayList<>();
+    /** Answers worth reading that are not problems (refused membership changes), the first 50. */
+    final List<String> notes = new CopyOnWriteArrayList<>();
+
+    void note(final String what) {
+      if (notes.size() < 50) {
+        notes.add(what);
+      }
+    }
 
     int count(final String what) {
       final AtomicInteger n = counts.get(what);
@@ -264,14 +272,15 @@ final class ChaosRunner {
     for (int round = 0; settings.faultRounds() > 0 ? round < settings.faultRounds() : System.nanoTime() < end;
         round++) {
       closeRejoins();
-      switch (round % 6) {
+      switch (round % 7) {
         case 0, 2 -> kill(result.count("kill_alone") % 2 == 0);
         case 1, 3 -> partition(result.count("partition_alone") % 4);
         case 4 -> pause(result.count("pause") % 2 == 0);
-        default -> killDuringPartition();
+        case 5 -> killDuringPartition();
+        default -> killMajority();
       }
       pace(millis(800, 1200));
-      if (round % 6 == 5) {
+      if (round % 7 == 6) {
         log.printf("chaos: %d rounds, %d ops so far, max term %d%n", round + 1, history.size(), maxTerm.get());
       }
     }
@@ -374,6 +383,44 @@ final class ChaosRunner {
   }
 
   /**
+   * {@code kill -9} of a majority at once (a power cut), restarted 0.5–1.5 s later: what they
+   * acknowledged was synced, so nothing may be lost.
+   */
+  private void killMajority() throws Exception {
+    final List<Long> ids = new ArrayList<>(cluster.ids());
+    Collections.shuffle(ids, random);
+    final List<Long> victims = new ArrayList<>(ids.subList(0, ids.size() / 2 + 1));
+    victims.sort(null);
+    final long start = System.nanoTime();
+    for (final long v : victims) {
+      final Process p = cluster.process(v);
+      if (p != null) {
+        p.destroyForcibly(); // all first, then wait for each
+      }
+    }
+    for (final long v : victims) {
+      cluster.kill(v);
+    }
+    result.bump("kill");
+    result.bump("kill_majority");
+    pace(millis(500, 1500));
+    final long commit = latest.values().stream().filter(m -> !victims.contains(m.node()))
+        .mapToLong(NodeMetrics::committed).max().orElse(0);
+    final List<Restart> restarts = new ArrayList<>();
+    for (final long v : victims) {
+      final Restart restart = new Restart(v, System.nanoTime(), commit);
+      result.restarts.add(restart);
+      restarts.add(restart);
+      cluster.start(v, false);
+    }
+    final String detail = "kill -9 of a majority at once: " + victims;
+    result.faults.add(new FaultWindow("kill", detail, start, System.nanoTime()));
+    await("nodes " + victims + " to answer after their restart", TimeUnit.SECONDS.toNanos(90),
+        () -> restarts.stream().allMatch(r -> r.httpUpNanos != 0) ? Boolean.TRUE : null);
+    result.rejoins.add(new Rejoin("restart", detail, System.nanoTime(), maxTerm.get()));
+  }
+
+  /**
    * Overlapping faults: a random 2 | 3 split, then a random node killed and restarted while the
    * partition lasts (it comes back on whatever side it was), then the heal.
    */
@@ -428,6 +475,9 @@ final class ChaosRunner {
           "{\"op\":\"remove_voters\",\"ids\":[" + victim + "],\"retain\":" + retain + "}",
           TimeUnit.SECONDS.toNanos(15));
       result.bump("membership_remove_" + (retain ? "to_learner_" : "from_cluster_") + status(removed));
+      if (removed != null && removed.status() != 200) {
+        result.note("remove voter " + victim + ": " + removed.status() + " " + removed.body().trim());
+      }
       if (removed == null || removed.status() != 200) {
         continue;
       }
@@ -455,6 +505,9 @@ final class ChaosRunner {
           if (r != null && r.status() == 200) {
             continue;
           }
+          if (r != null) {
+            result.note("re-add node " + victim + ": " + r.status() + " " + r.body().trim());
+          }
         }
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300)); // pacing the retries
       }
@@ -465,8 +518,9 @@ final class ChaosRunner {
   }
 
   /**
-   * Asks a random running node for a snapshot (which purges its log behind it): 200, or 503 from
-   * a node that is closing; every answer is counted, any other is a problem.
+   * Asks a random running node for a snapshot (which purges its log behind it): 200, 503 from a
+   * node that is closing, or 400 from one that has applied nothing since its restart; every answer
+   * is counted, any other is a problem.
    */
   private void snapshotLoop() {
     while (paceUntilPhaseEnd(settings.snapshotEvery().toNanos())) {
@@ -480,7 +534,9 @@ final class ChaosRunner {
       }
       final String status = status(r);
       result.snapshotAnswers.computeIfAbsent(status, k -> new AtomicInteger()).incrementAndGet();
-      if (r != null && r.status() != 200 && r.status() != 503) {
+      // 400 "has applied nothing yet" comes from a node just restarted (nothing to snapshot).
+      if (r != null && r.status() != 200 && r.status() != 503
+          && !(r.status() == 400 && r.body().contains("applied nothing"))) {
         result.problems.add("POST /admin/snapshot on node " + node + " answered " + r.status() + ": " + r.body());
       }
     }

@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The short chaos run of the default build: 5 {@code serve} JVMs (netty; file and rocksdb
- * storage on alternate nodes), 8 clients, 28 fault rounds (10 kills, 10 partitions, 4 pauses, 4
- * kills during a partition),
+ * storage on alternate nodes), 8 clients, 28 fault rounds (8 kills, 8 partitions, 4 pauses, 4
+ * kills during a partition, 4 kills of a majority at once),
  * voter removals and snapshot requests in the background; then the verdicts: linearizable, no
  * acknowledged write lost, equal digests. About two minutes. {@code -Draftkit.chaos.seed=N} picks
  * another schedule; the report is in {@code examples/kv/target/chaos/test-seed-N/}. The long run is
