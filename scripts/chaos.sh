@@ -26,5 +26,21 @@ java_bin="java"
 if [ -n "${JAVA_HOME:-}" ]; then
   java_bin="$JAVA_HOME/bin/java"
 fi
-exec "$java_bin" -Xmx2g -cp "examples/kv/target/test-classes:examples/kv/target/classes:$(cat "$cpfile")" \
-  io.raftkit.examples.kv.chaos.ChaosMain "$@"
+# Run from a private copy of the class directories: a build of the same tree during a long run
+# (recompiling target/classes) must not pull classes from under it.
+snap="$(mktemp -d "${TMPDIR:-/tmp}/raft-kv-chaos-classes.XXXXXX")"
+trap 'rm -rf "$snap"' EXIT
+entries=()
+n=0
+IFS=: read -r -a parts <<< "examples/kv/target/test-classes:examples/kv/target/classes:$(cat "$cpfile")"
+for p in "${parts[@]}"; do
+  if [ -d "$p" ]; then
+    n=$((n + 1))
+    cp -r "$p" "$snap/$n"
+    entries+=("$snap/$n")
+  else
+    entries+=("$p")
+  fi
+done
+classpath="$(IFS=:; echo "${entries[*]}")"
+"$java_bin" -Xmx2g -cp "$classpath" io.raftkit.examples.kv.chaos.ChaosMain "$@"

@@ -468,7 +468,9 @@ final class ChaosRunner {
     int changes = 0;
     while (paceUntilPhaseEnd(settings.membershipEvery().toNanos())) {
       final boolean retain = changes++ % 2 == 0;
-      final List<Long> ids = new ArrayList<>(cluster.ids());
+      final NodeMetrics before = leaderNow();
+      // A voter of the leader's config (a previous re-add may still be pending).
+      final List<Long> ids = new ArrayList<>(before != null ? before.voters() : cluster.ids());
       final long victim = ids.get(membershipRandom.nextInt(ids.size()));
       final long start = System.nanoTime();
       final ChaosHttp.Response removed = admin("POST", "/admin/membership",
