@@ -253,6 +253,10 @@ public final class Engine {
       committed = log.logIdAt(committed.index());
     }
     effective = memberships.isEmpty() ? StoredMembership.EMPTY : memberships.get(memberships.size() - 1);
+    if (bugs.contains(KnownBug.FORGET_JOINT_CONFIG_ON_RESTART) && !effective.isEmpty() && effective.membership().isJoint()) {
+      effective = new StoredMembership(effective.logId(),
+          new Membership(List.of(effective.membership().configs().get(1)), effective.membership().nodes()));
+    }
     becomeFollower(vote.term(), 0);
     maybeApply();
     LOG.info("[node {}] started: vote={} last={} committed={} applied={} membership={}",
@@ -603,6 +607,9 @@ public final class Engine {
 
   /** Why a lease read cannot be served now, or {@code null} if the lease holds. */
   private String leaseProblem() {
+    if (bugs.contains(KnownBug.LEASE_READ_WITHOUT_CHECK_QUORUM)) {
+      return null;
+    }
     if (!config.checkQuorum()) {
       return "lease reads need checkQuorum=true: without it voters may elect another leader at once";
     }

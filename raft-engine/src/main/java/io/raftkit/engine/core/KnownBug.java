@@ -22,5 +22,15 @@ public enum KnownBug {
   /** A follower takes the leader's commit index without clamping it to what it matched (§5.3). */
   FOLLOWER_COMMIT_BEYOND_MATCH,
   /** A follower checks only that it has the previous index, not its term (§5.3). */
-  SKIP_PREV_TERM_CHECK
+  SKIP_PREV_TERM_CHECK,
+  /**
+   * On restart, a node whose last configuration entry is joint C(old,new) recovers only C(new):
+   * it then counts votes and commits by a majority of C(new) alone (§6).
+   */
+  FORGET_JOINT_CONFIG_ON_RESTART,
+  /**
+   * A leader serves lease reads without checking its lease: it has not heard from a quorum
+   * recently, or CheckQuorum is off (thesis §6.4.1).
+   */
+  LEASE_READ_WITHOUT_CHECK_QUORUM
 }
