@@ -28,7 +28,9 @@ import java.util.TreeMap;
  * acknowledged inside kill, pause and partition windows, per second of those windows; a
  * <b>rejoin term increase</b> is a restart, resume or heal after which the highest term seen by the
  * metrics polls rose before the next fault began (with PreVote a rejoining node should not cause
- * one; an election the fault itself forced happens before the rejoin); <b>restart replay</b> is the
+ * one; an election the fault itself forced usually happens before the rejoin, and a majority kill
+ * is not counted, since the cluster must elect again once the majority is back); <b>restart
+ * replay</b> is the
  * time from starting a killed node's JVM to its first metrics answer ({@code http_up}) and to its
  * applying the commit index the cluster had at the restart ({@code caught_up}).
  */

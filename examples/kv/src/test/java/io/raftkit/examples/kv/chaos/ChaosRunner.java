@@ -417,7 +417,7 @@ final class ChaosRunner {
     result.faults.add(new FaultWindow("kill", detail, start, System.nanoTime()));
     await("nodes " + victims + " to answer after their restart", TimeUnit.SECONDS.toNanos(90),
         () -> restarts.stream().allMatch(r -> r.httpUpNanos != 0) ? Boolean.TRUE : null);
-    result.rejoins.add(new Rejoin("restart", detail, System.nanoTime(), maxTerm.get()));
+    // Not counted as a rejoin: with a majority down the cluster must elect again once it is back.
   }
 
   /**
