@@ -22,5 +22,9 @@ public enum InjectedBug {
   /** A follower commits beyond what it matched. */
   FOLLOWER_COMMIT_BEYOND_MATCH,
   /** A follower ignores the term of the previous entry. */
-  SKIP_PREV_TERM_CHECK
+  SKIP_PREV_TERM_CHECK,
+  /** A restarted node recovers only the new voter set of a joint configuration. */
+  FORGET_JOINT_CONFIG_ON_RESTART,
+  /** A leader serves lease reads without a valid lease (no quorum heard, or no CheckQuorum). */
+  LEASE_READ_WITHOUT_CHECK_QUORUM
 }

@@ -1,16 +1,24 @@
 package io.raftkit.testkit.sim;
 
+import io.raftkit.api.ChangeMembers;
 import io.raftkit.api.Entry;
 import io.raftkit.api.EntryKind;
 import io.raftkit.api.LogId;
 import io.raftkit.api.Membership;
+import io.raftkit.api.ReadPolicy;
 import io.raftkit.api.ServerState;
+import io.raftkit.api.StoredMembership;
 import io.raftkit.api.Vote;
+import io.raftkit.api.error.LeaseExpiredException;
 import io.raftkit.api.error.NotLeaderException;
+import io.raftkit.api.error.RaftException;
 import io.raftkit.api.message.AppendRequest;
 import io.raftkit.api.message.AppendResponse;
 import io.raftkit.api.message.RaftRequest;
 import io.raftkit.api.message.RaftResponse;
+import io.raftkit.api.message.ReadIndexRequest;
+import io.raftkit.api.message.ReadIndexResponse;
+import io.raftkit.api.message.TimeoutNowRequest;
 import io.raftkit.api.message.VoteRequest;
 import io.raftkit.api.message.VoteResponse;
 import io.raftkit.engine.core.Command;
@@ -32,18 +40,23 @@ import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Consumer;
+import java.util.zip.CRC32C;
 
 /**
- * One deterministic simulated run: {@link SimConfig#nodes()} real engines, a simulated network
- * (loss, duplication, delay and reordering, partitions), simulated disks (a crash loses every
- * write not yet synced) and a simulated clock, all driven from one seed in one thread.
+ * One deterministic simulated run: real engines, a simulated network (loss, duplication, delay
+ * and reordering, partitions), simulated disks (a crash loses unsynced writes or keeps part of
+ * them, may tear the last one, and may flip a bit, which checksums catch), simulated clocks (drift
+ * and jumps) and background membership changes and leadership transfers, all driven from one seed
+ * in one thread.
  *
  * <p>After every step it checks: at most one leader per term; an index committed anywhere holds
  * the same entry everywhere (and no node truncates a committed entry); every node applies the
- * same entry at the same index; commit and applied indexes of a running node never go back. At
- * the end it heals every fault, checks that a leader is elected and commits within 20 election
- * timeouts, reads every key, and checks the whole client history for linearizability.
+ * same entry (same bytes) at the same index, never a damaged record; commit and applied indexes of
+ * a running node never go back. At the end it heals every fault, checks that a leader is elected
+ * and commits within 20 election timeouts, reads every key, and checks the whole client history
+ * (writes, reads through the log, ReadIndex and lease reads) for linearizability.
  *
  * <p>Not thread-safe; single use.
  */
@@ -62,35 +75,46 @@ public final class Simulation {
   private final java.util.EnumSet<InjectedBug> bugs = java.util.EnumSet.noneOf(InjectedBug.class);
 
   private final Map<Long, Node> nodes = new TreeMap<>();
+  private final Map<Long, String> addresses = new TreeMap<>();
   private final Membership membership;
   private final Set<Long> cut = new HashSet<>(); // from * 64 + to
   private boolean faultsOn = true;
-  private long crashCount;
-  private long partitionCount;
-  private long pauseCount;
+  private final long electionMaxNanos;
+  private final Stats stats = new Stats();
+  private final Set<Long> flippedNodes = new TreeSet<>();
+  private Node isolated;
+  private long partitionHoldUntil;
+  private long isolationTurn;
 
   // Invariant state.
   private final Map<Long, Long> leaderOfTerm = new HashMap<>();
   private final Map<Long, LogId> committedAt = new HashMap<>();
-  private final Map<Long, LogId> appliedAt = new HashMap<>();
+  private final Map<Long, Rec> appliedAt = new HashMap<>();
   private long maxTerm;
+  private long maxCommittedIndex;
 
   // Clients.
   private final List<Client> clients = new ArrayList<>();
   private final List<Operation<KvModel.Input, KvModel.Output>> history = new ArrayList<>();
   private long nextValue = 1;
-  private long acknowledged;
-  private long unknown;
+  private final boolean readHeavy;
+  private final long clientTimeoutNanos;
 
   /** Prepares a run. */
   public Simulation(final SimConfig cfg) {
     this.cfg = cfg;
     this.random = new SplittableRandom(cfg.seed());
-    final Map<Long, String> addresses = new TreeMap<>();
-    for (long id = 1; id <= cfg.nodes(); id++) {
+    this.electionMaxNanos = cfg.config().electionTimeoutMax().toNanos();
+    final Map<Long, String> voters = new TreeMap<>();
+    for (long id = 1; id <= cfg.poolSize(); id++) {
       addresses.put(id, "sim" + id);
+      if (id <= cfg.nodes()) {
+        voters.put(id, "sim" + id);
+      }
     }
-    this.membership = Membership.ofVoters(addresses);
+    this.membership = Membership.ofVoters(voters);
+    this.readHeavy = random.nextInt(3) == 0 || !cfg.config().checkQuorum() && random.nextBoolean();
+    this.clientTimeoutNanos = electionMaxNanos * (random.nextBoolean() ? 3 : 10);
   }
 
   /**
@@ -111,57 +135,88 @@ public final class Simulation {
    *     is not linearizable
    */
   public SimResult run() {
-    for (long id = 1; id <= cfg.nodes(); id++) {
+    for (long id = 1; id <= cfg.poolSize(); id++) {
       final Node n = new Node(id);
       nodes.put(id, n);
       n.boot();
     }
     step(nodes.get(1L), e -> e.handleInitialize(membership, new InitToken()));
-    for (int c = 0; c < cfg.clients(); c++) {
+    final int readers = readHeavy ? 2 : 0;
+    for (int c = 0; c < cfg.clients() + readers; c++) {
       final Client client = new Client(c);
+      client.readOnly = c >= cfg.clients();
       clients.add(client);
       at(now + random.nextLong(1, 50) * MS, "client", client::next);
     }
     if (cfg.crashes() || cfg.partitions()) {
       at(now + cfg.faultEveryMillis() * MS, "fault", this::fault);
     }
+    if (cfg.membershipEveryMillis() > 0) {
+      at(now + cfg.membershipEveryMillis() * MS, "reconfigure", this::reconfigure);
+    }
+    if (cfg.transferEveryMillis() > 0) {
+      at(now + cfg.transferEveryMillis() * MS, "transfer", this::transfer);
+    }
+    if (cfg.clockJumps()) {
+      at(now + random.nextLong(100, 600) * MS, "clock-jump", this::clockJump);
+    }
     final long faultEnd = cfg.durationMillis() * MS;
     runUntil(faultEnd);
 
     // Heal everything; the cluster must elect a leader and commit within 20 election timeouts.
     faultsOn = false;
-    cut.clear();
+    clearCut();
     for (final Node n : nodes.values()) {
       n.pausedUntil = Math.min(n.pausedUntil, now);
     }
     for (final Node n : nodes.values()) {
-      if (!n.up) {
+      if (!n.up && !n.failed && !n.decommissioned) {
         n.boot();
       }
     }
+    reviveMembers();
     final long healedAt = now;
-    final long liveness = 20 * cfg.config().electionTimeoutMax().toNanos();
+    final long liveness = 20 * electionMaxNanos;
     final long[] committedBefore = {maxCommitted()};
     runUntilCondition(healedAt + liveness,
         () -> leader() != null && maxCommitted() > committedBefore[0] && leader().engine.committed().term()
             == leader().engine.vote().term());
+    if (leader() == null && !flippedNodes.isEmpty() && nodes.values().stream().anyMatch(n -> n.failed)) {
+      // A node was lost for good (a damaged synced record). Raft stays available while a majority
+      // of every voter set is up, but this engine's non-voters never campaign: when the lost node
+      // is one of a new voter set C(new) that only non-members of C(new) hold, no one can win.
+      // Liveness is not demanded of such runs; safety and linearizability still are.
+      note("no leader after healing with a node lost for good: liveness not required");
+      stopClients();
+      return finish(false);
+    }
     if (leader() == null) {
       throw failure("no leader within 20 election timeouts after healing; " + describe());
     }
     // Stop the clients, settle, then read every key.
+    stopClients();
+    return finish(true);
+  }
+
+  /** Stops the clients, lets their operations settle, and gives up on the rest (unknown). */
+  private void stopClients() {
     for (final Client c : clients) {
       c.stopped = true;
     }
-    runUntilCondition(now + liveness, () -> clients.stream().allMatch(c -> c.op == null));
+    runUntilCondition(now + 20 * electionMaxNanos, () -> clients.stream().allMatch(c -> c.op == null));
     for (final Client c : clients) {
       if (c.op != null) {
         c.giveUp();
       }
     }
+  }
+
+  private SimResult finish(final boolean readEveryKey) {
+    final long liveness = 20 * electionMaxNanos;
     final Client reader = new Client(clients.size());
     clients.add(reader);
-    for (int k = 0; k < cfg.keys(); k++) {
-      reader.start(KvModel.Input.get(key(k)));
+    for (int k = 0; k < cfg.keys() && readEveryKey; k++) {
+      reader.start(KvModel.Input.get(key(k)), null);
       runUntilCondition(now + liveness, () -> reader.op == null);
       if (reader.op != null) {
         throw failure("the final read of " + key(k) + " did not complete after healing; " + describe());
@@ -171,8 +226,25 @@ public final class Simulation {
     if (!lin.ok()) {
       throw failure("history is not linearizable: " + lin.detail());
     }
-    return new SimResult(cfg.seed(), traceHash, events, acknowledged, unknown, maxTerm, crashCount,
-        partitionCount, lin);
+    return new SimResult(cfg.seed(), traceHash, events, stats.acknowledged, stats.unknown, maxTerm, stats.crashes,
+        stats.partitions, stats.membershipChanges, stats.transfers, stats.leaseReads, stats.readIndexReads,
+        stats.clockJumps, stats.tornWrites, stats.corruptionsDetected, lin);
+  }
+
+  /** Counters for {@link SimResult}. */
+  private static final class Stats {
+    long acknowledged;
+    long unknown;
+    long crashes;
+    long partitions;
+    long pauses;
+    long membershipChanges;
+    long transfers;
+    long leaseReads;
+    long readIndexReads;
+    long clockJumps;
+    long tornWrites;
+    long corruptionsDetected;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -233,7 +305,7 @@ public final class Simulation {
     }
     final Engine e = n.engine;
     try {
-      e.tick(now);
+      e.tick(n.clock());
       handler.accept(e);
       e.endBatch();
     } catch (final RuntimeException ex) {
@@ -256,14 +328,14 @@ public final class Simulation {
     if (!faultsOn) {
       return;
     }
-    final int down = (int) nodes.values().stream().filter(x -> !x.up).count();
-    final int maxDown = (cfg.nodes() - 1) / 2;
     final int roll = random.nextInt(9);
-    final int choice = roll == 8 ? 6 : roll >= 6 ? 4 : roll; // crashes twice as likely as others
+    final int drawn = roll == 8 ? 6 : roll >= 6 ? 4 : roll; // crashes twice as likely as others
+    // A split along a membership change holds for a while: the other partitions wait.
+    final int choice = drawn <= 3 && now < partitionHoldUntil ? -1 : drawn;
     final List<Long> ids = new ArrayList<>(nodes.keySet());
     if (choice == 0 && cfg.partitions()) {
       // Symmetric split into two random groups.
-      cut.clear();
+      clearCut();
       final Set<Long> side = new HashSet<>();
       for (final Long id : ids) {
         if (random.nextBoolean()) {
@@ -277,19 +349,19 @@ public final class Simulation {
           }
         }
       }
-      partitionCount++;
+      stats.partitions++;
     } else if (choice == 1 && cfg.partitions()) {
       // Isolate the leader.
       final Node l = leader();
       if (l != null) {
-        cut.clear();
+        clearCut();
         for (final Long b : ids) {
           if (b != l.id) {
             cut.add(l.id * 64 + b);
             cut.add(b * 64 + l.id);
           }
         }
-        partitionCount++;
+        stats.partitions++;
       }
     } else if (choice == 2 && cfg.partitions()) {
       // One-way: a random link stops carrying messages in one direction.
@@ -297,12 +369,12 @@ public final class Simulation {
       final long b = ids.get(random.nextInt(ids.size()));
       if (a != b) {
         cut.add(a * 64 + b);
-        partitionCount++;
+        stats.partitions++;
       }
-    } else if (choice == 3) {
+    } else if (choice == 3 && cfg.partitions()) {
       note("heal");
-      cut.clear();
-    } else if (choice == 4 && cfg.crashes() && down < maxDown) {
+      clearCut();
+    } else if (choice == 4 && cfg.crashes()) {
       // Prefer a node with writes not yet synced: that is where durability bugs show.
       Node victim = nodes.get(ids.get(random.nextInt(ids.size())));
       for (final Node n : nodes.values()) {
@@ -313,7 +385,7 @@ public final class Simulation {
       if (random.nextInt(3) == 0 && leader() != null) {
         victim = leader();
       }
-      if (victim.up) {
+      if (victim.up && canCrash(victim)) {
         crash(victim, "crash node " + victim.id, false);
       }
     } else if (choice == 6) {
@@ -324,32 +396,66 @@ public final class Simulation {
         final long pause = random.nextLong(50, 1_500) * MS;
         victim.pausedUntil = now + pause;
         note("pause node " + victim.id + " for " + pause / MS + "ms");
-        pauseCount++;
+        stats.pauses++;
       }
     } else if (choice == 5) {
       for (final Node n : nodes.values()) {
-        if (!n.up) {
+        if (!n.up && !n.failed && !n.decommissioned) {
           note("restart node " + n.id);
           n.boot();
           break;
         }
       }
     }
-    if (choice <= 2 && !cut.isEmpty()) {
+    if (choice >= 0 && choice <= 2 && !cut.isEmpty()) {
       note("cut links " + cutDescription());
     }
     at(now + (cfg.faultEveryMillis() / 2 + random.nextLong(cfg.faultEveryMillis())) * MS, "fault", this::fault);
   }
 
+  /**
+   * Whether {@code victim} may go down while keeping a majority of every voter set of the latest
+   * membership up: the runs stay busy, and liveness after healing stays a fair demand.
+   */
+  private boolean canCrash(final Node victim) {
+    for (final Set<Long> voters : latestMembership().configs()) {
+      int down = 0;
+      for (final Long id : voters) {
+        final Node x = nodes.get(id);
+        if (!x.up || x == victim) {
+          down++;
+        }
+      }
+      if (down > (voters.size() - 1) / 2) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The membership of the highest index any running node holds. */
+  private Membership latestMembership() {
+    StoredMembership best = null;
+    for (final Node n : nodes.values()) {
+      if (n.up) {
+        final StoredMembership m = n.engine.effectiveMembership();
+        if (!m.isEmpty() && (best == null || m.logId().index() > best.logId().index())) {
+          best = m;
+        }
+      }
+    }
+    return best == null ? membership : best.membership();
+  }
+
   private void crash(final Node victim, final String why, final boolean quickReboot) {
     note(why);
-    victim.crash();
-    crashCount++;
+    victim.crash(cfg.diskFaults());
+    stats.crashes++;
     if (quickReboot || random.nextBoolean()) {
       // A quick reboot: the node is back while the election it took part in is still going.
       final int inc = victim.incarnation;
       at(now + random.nextLong(1, quickReboot ? 20 : 100) * MS, "reboot " + victim.id, () -> {
-        if (faultsOn && !victim.up && victim.incarnation == inc) {
+        if (faultsOn && !victim.up && !victim.decommissioned && victim.incarnation == inc) {
           victim.boot();
         }
       });
@@ -365,16 +471,302 @@ public final class Simulation {
     if (!faultsOn || !cfg.crashes() || n.ioQueue.isEmpty() || random.nextDouble() >= p) {
       return;
     }
-    final long down = nodes.values().stream().filter(x -> !x.up).count();
-    if (down >= (cfg.nodes() - 1) / 2) {
+    crashSoon(n, moment + " with unsynced writes", quickReboot);
+  }
+
+  private void crashSoon(final Node n, final String moment, final boolean quickReboot) {
+    if (!canCrash(n)) {
       return;
     }
     final int inc = n.incarnation;
     at(now, "crash " + n.id + " " + moment, () -> {
-      if (n.up && n.incarnation == inc) {
-        crash(n, "crash node " + n.id + " " + moment + " with unsynced writes", quickReboot);
+      if (n.up && n.incarnation == inc && canCrash(n)) {
+        crash(n, "crash node " + n.id + " " + moment, quickReboot);
       }
     });
+  }
+
+  /**
+   * The Figure 8 schedule's fault: cuts every link of {@code n} and lets the node isolated before
+   * it rejoin, so that leaders of successive terms hold entries the others lack (§5.4.2). Aimed at
+   * a leader right after its election (its blank entry stays on its own disk) or right after it
+   * counts a commit (before the followers learn of it). An isolation lasts at most {@code
+   * maxNanos}.
+   */
+  private void isolateInTurn(final Node n, final long afterNanos, final long maxNanos, final String why) {
+    final int inc = n.incarnation;
+    at(now + afterNanos, "isolate " + n.id, () -> {
+      if (!faultsOn || n.incarnation != inc || isolated == n) {
+        return;
+      }
+      if (isolated != null) {
+        rejoin(isolated);
+      }
+      note("isolate node " + n.id + " " + why);
+      for (final Long b : nodes.keySet()) {
+        if (b != n.id) {
+          cut.add(n.id * 64 + b);
+          cut.add(b * 64 + n.id);
+        }
+      }
+      isolated = n;
+      stats.partitions++;
+      final long turn = ++isolationTurn;
+      at(now + maxNanos, "rejoin " + n.id, () -> {
+        if (isolationTurn == turn && isolated == n) {
+          rejoin(n);
+        }
+      });
+    });
+  }
+
+  private void rejoin(final Node n) {
+    note("node " + n.id + " rejoins");
+    for (final Long b : nodes.keySet()) {
+      cut.remove(n.id * 64 + b);
+      cut.remove(b * 64 + n.id);
+    }
+    isolated = null;
+  }
+
+  /**
+   * A membership change in the background, on the leader: add or remove learners, add or remove
+   * one or two voters, or replace the voter set, keeping 3 to 7 voters. Nodes the committed
+   * membership no longer holds are stopped (an operator decommissions them; their disk is kept),
+   * and come back when a change adds them again.
+   */
+  private void reconfigure() {
+    if (!faultsOn) {
+      return;
+    }
+    at(now + (cfg.membershipEveryMillis() / 2 + random.nextLong(cfg.membershipEveryMillis())) * MS, "reconfigure",
+        this::reconfigure);
+    final Node l = leader();
+    if (l == null || now < l.pausedUntil) {
+      return;
+    }
+    final StoredMembership sm = l.engine.effectiveMembership();
+    if (sm.isEmpty() || sm.membership().isJoint() || sm.logId().index() > l.engine.committed().index()) {
+      return;
+    }
+    final Membership m = sm.membership();
+    reviveMembers();
+    for (final Node n : nodes.values()) {
+      if (n.up && n != l && !m.contains(n.id)) {
+        note("decommission node " + n.id + " (not in " + m.configs() + ")");
+        n.crash(false);
+        n.decommissioned = true;
+      }
+    }
+    final List<Long> voters = new ArrayList<>(m.configs().get(0));
+    final List<Long> learners = new ArrayList<>(m.learnerIds());
+    final List<Long> outsiders = new ArrayList<>();
+    for (final Long id : nodes.keySet()) {
+      if (!m.contains(id)) {
+        outsiders.add(id);
+      }
+    }
+    final List<Long> members = new ArrayList<>(m.nodes().keySet());
+    final ChangeMembers change;
+    final Set<Long> added = new TreeSet<>();
+    switch (random.nextInt(6)) {
+      case 0 -> {
+        if (outsiders.isEmpty()) {
+          return;
+        }
+        added.addAll(pick(outsiders, 1 + random.nextInt(2)));
+        change = new ChangeMembers.AddNodes(addressesOf(added));
+      }
+      case 1 -> {
+        final List<Long> candidates = new ArrayList<>(learners);
+        candidates.addAll(outsiders);
+        final int n = Math.min(candidates.size(), Math.min(7 - voters.size(), 1 + random.nextInt(2)));
+        if (n <= 0) {
+          return;
+        }
+        added.addAll(pick(candidates, n));
+        change = new ChangeMembers.AddVoters(addressesOf(added));
+      }
+      case 2 -> {
+        final int n = Math.min(voters.size() - 3, 1 + random.nextInt(2));
+        if (n <= 0) {
+          return;
+        }
+        change = new ChangeMembers.RemoveVoters(new TreeSet<>(pick(voters, n)));
+      }
+      case 3 -> {
+        if (learners.isEmpty()) {
+          return;
+        }
+        change = new ChangeMembers.RemoveNodes(new TreeSet<>(pick(learners, 1)));
+      }
+      default -> {
+        // Replace the voter set with 3..7 members: often two or more voters at once.
+        if (members.size() < 3) {
+          return;
+        }
+        final int n = 3 + random.nextInt(Math.min(7, members.size()) - 2);
+        final Set<Long> target = new TreeSet<>(pick(members, n));
+        if (target.equals(m.configs().get(0))) {
+          return;
+        }
+        change = new ChangeMembers.ReplaceAllVoters(target);
+      }
+    }
+    final boolean retain = random.nextBoolean();
+    for (final Long id : added) {
+      final Node n = nodes.get(id);
+      n.decommissioned = false;
+      if (!n.up && !n.failed) {
+        note("start node " + id + " to add it");
+        n.boot();
+      }
+    }
+    step(l, e -> {
+      try {
+        e.handleChangeMembership(change, retain, new ControlToken());
+        note("membership change " + change + (retain ? " (retain)" : "") + " on node " + l.id);
+        stats.membershipChanges++;
+        final Membership joint = e.effectiveMembership().membership();
+        if (joint.isJoint() && cfg.partitions()) {
+          splitAlong(l, joint.configs().get(1));
+        }
+      } catch (final RaftException ex) {
+        note("membership change refused: " + ex.getMessage());
+      }
+    });
+  }
+
+  /**
+   * Splits the cluster while a joint change is in flight: the leader and just a majority of the
+   * new voter set on one side, everyone else on the other. Only joint consensus keeps the two
+   * sides from both deciding (§6): the other side may hold a majority of the old voter set.
+   */
+  private void splitAlong(final Node l, final Set<Long> newVoters) {
+    if (!newVoters.contains(l.id)) {
+      return;
+    }
+    // The leader's side takes the voters new to the change first, so that the other side keeps
+    // as much of the old voter set as it can.
+    final Set<Long> oldVoters = l.engine.effectiveMembership().membership().configs().get(0);
+    final List<Long> others = new ArrayList<>();
+    final List<Long> fresh = new ArrayList<>();
+    for (final Long id : newVoters) {
+      if (id != l.id) {
+        (oldVoters.contains(id) ? others : fresh).add(id);
+      }
+    }
+    final List<Long> order = new ArrayList<>(pick(fresh, fresh.size()));
+    order.addAll(pick(others, others.size()));
+    final Set<Long> side = new TreeSet<>(order.subList(0, newVoters.size() / 2));
+    side.add(l.id);
+    at(now + random.nextLong(0, 5 * MS), "split", () -> {
+      if (!faultsOn) {
+        return;
+      }
+      clearCut();
+      for (final Long a : nodes.keySet()) {
+        for (final Long b : nodes.keySet()) {
+          if (side.contains(a) != side.contains(b)) {
+            cut.add(a * 64 + b);
+          }
+        }
+      }
+      stats.partitions++;
+      partitionHoldUntil = now + random.nextLong(500, 1_500) * MS;
+      note("split " + side + " from the rest while a joint change is in flight");
+    });
+  }
+
+  /** Starts the decommissioned nodes that some running node's membership holds again. */
+  private void reviveMembers() {
+    final Set<Long> members = new TreeSet<>();
+    for (final Node n : nodes.values()) {
+      if (n.up && !n.engine.effectiveMembership().isEmpty()) {
+        members.addAll(n.engine.effectiveMembership().membership().nodes().keySet());
+      }
+    }
+    for (final Long id : members) {
+      final Node n = nodes.get(id);
+      if (n.decommissioned && !n.up && !n.failed) {
+        n.decommissioned = false;
+        note("start node " + id + ": a membership holds it again");
+        n.boot();
+      }
+    }
+  }
+
+  private List<Long> pick(final List<Long> from, final int n) {
+    final List<Long> copy = new ArrayList<>(from);
+    for (int i = copy.size() - 1; i > 0; i--) {
+      final int j = random.nextInt(i + 1);
+      final Long t = copy.get(i);
+      copy.set(i, copy.get(j));
+      copy.set(j, t);
+    }
+    return copy.subList(0, Math.min(n, copy.size()));
+  }
+
+  private Map<Long, String> addressesOf(final Set<Long> ids) {
+    final Map<Long, String> m = new TreeMap<>();
+    for (final Long id : ids) {
+      m.put(id, addresses.get(id));
+    }
+    return m;
+  }
+
+  /** A leadership transfer in the background, from the leader to a random voter. */
+  private void transfer() {
+    if (!faultsOn) {
+      return;
+    }
+    at(now + (cfg.transferEveryMillis() / 2 + random.nextLong(cfg.transferEveryMillis())) * MS, "transfer",
+        this::transfer);
+    final Node l = leader();
+    if (l == null || now < l.pausedUntil) {
+      return;
+    }
+    final List<Long> voters = new ArrayList<>(l.engine.effectiveMembership().membership().voterIds());
+    voters.remove(l.id);
+    if (voters.isEmpty()) {
+      return;
+    }
+    final long target = voters.get(random.nextInt(voters.size()));
+    step(l, e -> {
+      try {
+        e.handleTransferLeader(target, new ControlToken());
+        note("transfer leadership " + l.id + " -> " + target);
+        stats.transfers++;
+      } catch (final RaftException ex) {
+        note("transfer refused: " + ex.getMessage());
+      }
+    });
+  }
+
+  /**
+   * A forward clock jump on a random node: up to 200 ms on the leader (a fast leader clock only
+   * shortens its lease), up to {@link SimConfig#MAX_VOTER_JUMP_MILLIS} and at most once per two
+   * maximum election timeouts on any other node (the bound the lease assumes).
+   */
+  private void clockJump() {
+    if (!faultsOn) {
+      return;
+    }
+    at(now + random.nextLong(100, 600) * MS, "clock-jump", this::clockJump);
+    final Node n = nodes.get(1L + random.nextInt(nodes.size()));
+    final boolean leader = n.up && n.engine.state() == ServerState.LEADER;
+    final long jump;
+    if (leader) {
+      jump = random.nextLong(1, 200) * MS;
+    } else if (now - n.lastVoterJump >= 2 * electionMaxNanos) {
+      jump = random.nextLong(1, SimConfig.MAX_VOTER_JUMP_MILLIS * MS + 1);
+      n.lastVoterJump = now;
+    } else {
+      return;
+    }
+    note(String.format("clock of node %d jumps %.3fms ahead%s", n.id, jump / 1e6, leader ? " (leader)" : ""));
+    n.jumpClock(jump);
+    stats.clockJumps++;
   }
 
   private void note(final String what) {
@@ -386,10 +778,15 @@ public final class Simulation {
 
   private String cutDescription() {
     final List<String> links = new ArrayList<>();
-    for (final Long l : new java.util.TreeSet<>(cut)) {
+    for (final Long l : new TreeSet<>(cut)) {
       links.add((l / 64) + "->" + (l % 64));
     }
     return String.join(" ", links);
+  }
+
+  private void clearCut() {
+    cut.clear();
+    isolated = null;
   }
 
   private boolean linkUp(final long from, final long to) {
@@ -442,7 +839,10 @@ public final class Simulation {
           switch (request.kind()) {
             case VOTE -> e.handleVoteRequest(from.id, (VoteRequest) request, reply);
             case APPEND -> e.handleAppendRequest(from.id, (AppendRequest) request, reply);
-            case TIMEOUT_NOW -> e.handleTimeoutNow(from.id, (io.raftkit.api.message.TimeoutNowRequest) request, reply);
+            case TIMEOUT_NOW -> e.handleTimeoutNow(from.id, (TimeoutNowRequest) request, reply);
+            case READ_INDEX -> e.handleReadIndexRequest(from.id, (ReadIndexRequest) request, reply);
+            case INSTALL_SNAPSHOT -> throw failure("node " + from.id + " streams a snapshot, which the simulator"
+                + " does not model yet");
           }
         });
       });
@@ -456,9 +856,16 @@ public final class Simulation {
     if (!linkUp(r.responder, r.origin.id) || dropped()) {
       return;
     }
+    final String what;
+    if (response instanceof AppendResponse a) {
+      what = a.success() ? " ok@" + a.matchIndex() : " conflict@" + a.conflictIndex();
+    } else if (response instanceof VoteResponse v) {
+      what = v.granted() ? " granted" : " refused";
+    } else {
+      what = "";
+    }
     at(now + delay(), "response " + response.kind() + " " + r.responder + "->" + r.origin.id + " t" + response.term()
-        + (response instanceof AppendResponse a ? (a.success() ? " ok@" + a.matchIndex() : " conflict@" + a.conflictIndex())
-            : (((VoteResponse) response).granted() ? " granted" : " refused")), () -> {
+        + what, () -> {
       if (r.settled[0] || !r.origin.up || r.origin.incarnation != r.incarnation || !linkUp(r.responder, r.origin.id)) {
         return;
       }
@@ -469,18 +876,80 @@ public final class Simulation {
 
   private record InitToken() {}
 
+  /** The reply token of membership changes and transfers, whose outcome the simulation ignores. */
+  private static final class ControlToken {}
+
+  // ---------------------------------------------------------------------------------------------
+  // Disks: checksummed records.
+
+  /**
+   * One record of a simulated disk: an entry and the checksum written with it. A torn write or a
+   * flipped bit leaves a record whose checksum does not match its bytes.
+   */
+  private record Rec(Entry entry, int crc) {
+    static Rec of(final Entry e) {
+      return new Rec(e, crcOf(e));
+    }
+
+    boolean intact() {
+      return crc == crcOf(entry);
+    }
+  }
+
+  private static int crcOf(final Entry e) {
+    final CRC32C c = new CRC32C();
+    final ByteBuffer header = ByteBuffer.allocate(17);
+    header.putLong(e.term()).putLong(e.index()).put((byte) e.kind().ordinal()).flip();
+    c.update(header);
+    c.update(e.payload());
+    return (int) c.getValue();
+  }
+
+  /** The record as a torn write leaves it: half the payload, or a torn checksum. */
+  private static Rec torn(final Entry e) {
+    final Rec whole = Rec.of(e);
+    if (e.kind() == EntryKind.BLANK || e.payload().length < 2) {
+      return new Rec(e, whole.crc ^ 0x5a5a5a5a);
+    }
+    return new Rec(new Entry(e.logId(), e.kind(), java.util.Arrays.copyOf(e.payload(), e.payload().length / 2)),
+        whole.crc);
+  }
+
+  /** The record with one bit flipped, in the payload or in the checksum. */
+  private Rec flipped(final Rec r) {
+    final Entry e = r.entry;
+    if (e.kind() == EntryKind.NORMAL && e.payload().length > 0) {
+      final byte[] p = e.payload().clone();
+      final int bit = random.nextInt(p.length * 8);
+      p[bit / 8] ^= (byte) (1 << (bit % 8));
+      return new Rec(new Entry(e.logId(), e.kind(), p), r.crc);
+    }
+    return new Rec(e, r.crc ^ (1 << random.nextInt(32)));
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Nodes.
 
   private final class Node {
     final long id;
     boolean up;
+    /** A checksum caught damage in synced records: the node never starts again. */
+    boolean failed;
+    /** Stopped because the committed membership no longer holds it. */
+    boolean decommissioned;
     int incarnation;
     Engine engine;
-    // The disk: what survives a crash.
-    final ArrayList<Entry> durableLog = new ArrayList<>();
+    // The disk: what survives a crash. Records below syncedRecords are known synced (the
+    // storage's synced-end marker); records above it were written but not synced.
+    final ArrayList<Rec> disk = new ArrayList<>();
+    int syncedRecords;
     Vote durableVote = Vote.NONE;
     LogId durableCommitted = LogId.ZERO;
+    // The clock: local = localAnchor + (real - realAnchor) * rate; it runs across restarts.
+    final double rate;
+    long localAnchor;
+    long realAnchor;
+    long lastVoterJump = Long.MIN_VALUE / 2;
     // Volatile state of the current incarnation.
     final ArrayList<Entry> memLog = new ArrayList<>();
     final ArrayDeque<Command> ioQueue = new ArrayDeque<>();
@@ -490,19 +959,70 @@ public final class Simulation {
     final Map<String, Long> kv = new HashMap<>();
     LogId applied = LogId.ZERO;
     long lastCommitted;
+    long ledTerm;
+    int countedInTerm;
     final Map<Long, List<ClientCall>> pending = new HashMap<>();
+    final List<ReadCall> reads = new ArrayList<>();
     long tickGeneration;
     long pausedUntil;
 
     Node(final long id) {
       this.id = id;
+      this.rate = 1 + (2 * random.nextDouble() - 1) * cfg.maxClockDrift();
+      // A clock's origin is arbitrary (System.nanoTime): start each one somewhere else.
+      this.localAnchor = random.nextLong(0, 10_000 * MS);
+    }
+
+    long clock() {
+      return localAnchor + (long) ((now - realAnchor) * rate);
+    }
+
+    /** The real time at which this node's clock reads {@code local} (or just after). */
+    long realTimeOf(final long local) {
+      return realAnchor + (long) Math.ceil((local - localAnchor) / rate) + 1;
+    }
+
+    void jumpClock(final long nanos) {
+      localAnchor = clock() + nanos;
+      realAnchor = now;
+      if (up) {
+        scheduleTick();
+      }
     }
 
     void boot() {
+      if (failed) {
+        return;
+      }
+      // Recovery reads the log back and checks every record's checksum. Damage past the synced
+      // end is a torn write: the log is cut there. Damage in synced records is corruption: the
+      // node refuses to start (an operator must rebuild it), so damaged data is never served.
+      for (int i = 0; i < disk.size(); i++) {
+        if (!disk.get(i).intact()) {
+          if (i >= syncedRecords) {
+            note("node " + id + " recovery drops a torn record at index " + (i + 1) + " and " + (disk.size() - i - 1)
+                + " after it");
+            while (disk.size() > i) {
+              disk.remove(disk.size() - 1);
+            }
+            stats.tornWrites++;
+          } else {
+            note("node " + id + " recovery finds a damaged synced record at index " + (i + 1) + ": node stopped");
+            stats.corruptionsDetected++;
+            failed = true;
+            up = false;
+            return;
+          }
+          break;
+        }
+      }
+      syncedRecords = disk.size();
       up = true;
       incarnation++;
       memLog.clear();
-      memLog.addAll(durableLog);
+      for (final Rec r : disk) {
+        memLog.add(r.entry);
+      }
       ioQueue.clear();
       ioScheduled = false;
       ioDone = 0;
@@ -510,30 +1030,61 @@ public final class Simulation {
       kv.clear();
       applied = LogId.ZERO;
       lastCommitted = 0;
+      ledTerm = 0;
       pending.clear();
+      reads.clear();
       engine = new Engine(id, cfg.config(), new SplittableRandom(cfg.seed() * 1_000_003L + id * 7919L + incarnation),
           durableVote, LogId.ZERO, durableCommitted, LogId.ZERO);
       for (final InjectedBug bug : bugs) {
         engine.injectBug(io.raftkit.engine.core.KnownBug.valueOf(bug.name()));
       }
-      for (final Entry e : durableLog) {
+      for (final Entry e : memLog) {
         engine.recoverEntry(e);
       }
-      engine.start(now);
+      engine.start(clock());
       dispatch();
       scheduleTick();
     }
 
-    void crash() {
+    /**
+     * The process dies. Without disk faults every unsynced write is lost. With them, a prefix of
+     * the unsynced writes may have reached the disk, the next append may be torn, and (on at most
+     * a minority of the nodes of a run) a bit of a record may flip.
+     */
+    void crash(final boolean diskFaults) {
       up = false;
       pausedUntil = 0;
-      // Unsynced writes (the IO queue) are lost; synced ones are on the durable log.
+      if (diskFaults) {
+        final int keep = random.nextInt(ioQueue.size() + 1);
+        for (int i = 0; i < keep; i++) {
+          write(ioQueue.pollFirst());
+        }
+        if (!ioQueue.isEmpty() && ioQueue.peekFirst() instanceof Command.AppendEntries a && random.nextBoolean()) {
+          disk.add(torn(a.entries().get(0)));
+        }
+        // Flips land in what a quorum holds (the cluster's committed prefix): the node's loss is
+        // then the loss of a minority, which Raft survives. (A flip in the only copy of an entry
+        // would be data loss no protocol recovers from.)
+        final int limit = (int) Math.min(disk.size(), maxCommittedIndex);
+        if (limit > 0 && random.nextInt(10) == 0
+            && (flippedNodes.contains(id) || flippedNodes.size() < (cfg.nodes() - 1) / 2)) {
+          flippedNodes.add(id);
+          final int at = random.nextInt(limit);
+          note("flip a bit in node " + id + "'s record at index " + (at + 1));
+          disk.set(at, flipped(disk.get(at)));
+        }
+      }
+      ioQueue.clear();
       for (final List<ClientCall> calls : pending.values()) {
         for (final ClientCall call : calls) {
           call.client.nodeLost(call);
         }
       }
       pending.clear();
+      for (final ReadCall r : reads) {
+        r.client.readLost(r);
+      }
+      reads.clear();
     }
 
     void scheduleTick() {
@@ -543,7 +1094,7 @@ public final class Simulation {
       }
       final long gen = ++tickGeneration;
       final int inc = incarnation;
-      at(deadline, "tick " + id, () -> {
+      at(realTimeOf(deadline), "tick " + id, () -> {
         if (up && incarnation == inc && tickGeneration == gen) {
           step(this, e -> { });
         }
@@ -611,9 +1162,35 @@ public final class Simulation {
           final Command.SendTimeoutNow t = (Command.SendTimeoutNow) c;
           send(this, t.target(), t.request(), r -> { }, () -> { });
         }
-        case READ_READY, READ_FAILED, COMPLETE, FAIL -> {
-          // the simulated clients read through the log; no read is registered
+        case READ_READY -> {
+          if (((Command.ReadReady) c).replyTo() instanceof ReadCall call && reads.remove(call)) {
+            call.client.readDone(call, kv.get(call.key));
+            if (call.policy == ReadPolicy.LEASE && faultsOn && cfg.partitions() && random.nextInt(20) == 0) {
+              // Cut a leader off right after it serves a lease read: it must stop before another
+              // leader can be elected and write.
+              isolateInTurn(this, 0, random.nextLong(300, 1_500) * MS, "right after it served a lease read");
+            }
+          }
         }
+        case READ_FAILED -> {
+          final Command.ReadFailed f = (Command.ReadFailed) c;
+          if (f.replyTo() instanceof ReadCall call && reads.remove(call)) {
+            call.client.readFailed(call, f.error());
+          }
+        }
+        case COMPLETE, FAIL -> {
+          // membership changes and transfers: their effect shows in the log and the roles
+        }
+        case SEND_READ_INDEX -> {
+          // A follower or learner asks the leader for a read index (follower reads).
+          final Command.SendReadIndex r = (Command.SendReadIndex) c;
+          send(this, r.target(), r.request(), x -> engine.handleReadIndexResponse(r.batch(), (ReadIndexResponse) x),
+              () -> engine.handleReadIndexFailure(r.batch(), "no answer within the RPC timeout"));
+        }
+        case BUILD_SNAPSHOT, PURGE_LOG, SEND_SNAPSHOT, RECEIVE_SNAPSHOT_CHUNK, INSTALL_SNAPSHOT ->
+            // Snapshots and log purges are not simulated yet (the snapshot policy's 10,000 entries
+            // are never reached in a run): fail rather than pretend.
+            throw failure("node " + id + " emitted " + c.kind() + ", which the simulator does not model yet");
       }
     }
 
@@ -630,34 +1207,54 @@ public final class Simulation {
       }
     }
 
+    /** Writes one log-writer command to the disk (not yet synced); returns its IO sequence. */
+    long write(final Command c) {
+      switch (c.kind()) {
+        case APPEND_ENTRIES -> {
+          final Command.AppendEntries a = (Command.AppendEntries) c;
+          for (final Entry e : a.entries()) {
+            disk.add(Rec.of(e));
+          }
+          return a.ioSeq();
+        }
+        case TRUNCATE_LOG -> {
+          final Command.TruncateLog t = (Command.TruncateLog) c;
+          while (disk.size() >= t.fromIndex()) {
+            disk.remove(disk.size() - 1);
+          }
+          syncedRecords = Math.min(syncedRecords, disk.size());
+          return t.ioSeq();
+        }
+        case SAVE_VOTE -> {
+          final Command.SaveVote v = (Command.SaveVote) c;
+          durableVote = v.vote();
+          return v.ioSeq();
+        }
+        case SAVE_COMMITTED -> {
+          durableCommitted = ((Command.SaveCommitted) c).committed();
+          return 0;
+        }
+        default -> throw new IllegalStateException("not IO: " + c);
+      }
+    }
+
     /** Group commit: writes and syncs everything queued, then reports the last sequence done. */
     void completeIo() {
       ioScheduled = false;
       long maxSeq = 0;
+      boolean config = false;
+      boolean joint = false;
       while (!ioQueue.isEmpty()) {
         final Command c = ioQueue.pollFirst();
-        switch (c.kind()) {
-          case APPEND_ENTRIES -> {
-            final Command.AppendEntries a = (Command.AppendEntries) c;
-            durableLog.addAll(a.entries());
-            maxSeq = a.ioSeq();
+        maxSeq = Math.max(maxSeq, write(c));
+        if (c instanceof Command.AppendEntries a) {
+          for (final Entry e : a.entries()) {
+            config |= e.kind() == EntryKind.MEMBERSHIP;
+            joint |= e.kind() == EntryKind.MEMBERSHIP && e.membership().isJoint();
           }
-          case TRUNCATE_LOG -> {
-            final Command.TruncateLog t = (Command.TruncateLog) c;
-            while (durableLog.size() >= t.fromIndex()) {
-              durableLog.remove(durableLog.size() - 1);
-            }
-            maxSeq = t.ioSeq();
-          }
-          case SAVE_VOTE -> {
-            final Command.SaveVote v = (Command.SaveVote) c;
-            durableVote = v.vote();
-            maxSeq = v.ioSeq();
-          }
-          case SAVE_COMMITTED -> durableCommitted = ((Command.SaveCommitted) c).committed();
-          default -> throw new IllegalStateException("not IO: " + c);
         }
       }
+      syncedRecords = disk.size();
       if (maxSeq > 0) {
         final long done = maxSeq;
         step(this, e -> {
@@ -668,19 +1265,27 @@ public final class Simulation {
           }
         });
       }
+      if (config && faultsOn && cfg.crashes() && random.nextInt(joint ? 2 : 4) == 0) {
+        // A configuration entry just became durable: restarts right now test its recovery.
+        crashSoon(this, "right after a configuration entry became durable", true);
+      }
     }
 
     void apply(final LogId upTo) {
       for (long i = applied.index() + 1; i <= upTo.index(); i++) {
-        if (i > durableLog.size()) {
+        if (i > disk.size() || i > syncedRecords) {
           throw failure("node " + id + " applies index " + i + " which is not durable (durable last="
-              + durableLog.size() + ")");
+              + Math.min(disk.size(), syncedRecords) + ")");
         }
-        final Entry entry = durableLog.get((int) i - 1);
-        final LogId first = appliedAt.putIfAbsent(i, entry.logId());
-        if (first != null && !first.equals(entry.logId())) {
+        final Rec rec = disk.get((int) i - 1);
+        if (!rec.intact()) {
+          throw failure("node " + id + " applies a damaged record at index " + i + ": " + rec.entry);
+        }
+        final Entry entry = rec.entry;
+        final Rec first = appliedAt.putIfAbsent(i, rec);
+        if (first != null && (!first.entry.logId().equals(entry.logId()) || first.crc != rec.crc)) {
           throw failure("node " + id + " applies " + entry.logId() + " at index " + i + " where another applied "
-              + first);
+              + first.entry.logId() + (first.crc != rec.crc ? " (other bytes)" : ""));
         }
         final KvModel.Output output = entry.kind() == EntryKind.NORMAL ? applyKv(entry.payload()) : null;
         applied = entry.logId();
@@ -716,19 +1321,35 @@ public final class Simulation {
 
   private void check(final Node n) {
     final Engine e = n.engine;
-    maxTerm = Math.max(maxTerm, e.vote().term());
-    if (e.state() == ServerState.LEADER) {
-      final Long other = leaderOfTerm.putIfAbsent(e.vote().term(), n.id);
+    final long term = e.vote().term();
+    maxTerm = Math.max(maxTerm, term);
+    final boolean leader = e.state() == ServerState.LEADER;
+    if (leader) {
+      final Long other = leaderOfTerm.putIfAbsent(term, n.id);
       if (other != null && other != n.id) {
-        throw failure("two leaders in term " + e.vote().term() + ": nodes " + other + " and " + n.id);
+        throw failure("two leaders in term " + term + ": nodes " + other + " and " + n.id);
       }
     }
     final long committed = e.committed().index();
     if (committed < n.lastCommitted) {
       throw failure("node " + n.id + " commit index went back from " + n.lastCommitted + " to " + committed);
     }
-    if (committed > n.lastCommitted && e.state() == ServerState.LEADER) {
-      maybeCrashAt(n, 0.1, "after counting a commit", false);
+    if (committed > n.lastCommitted && leader) {
+      maybeCrashAt(n, 0.25, "after counting a commit", false);
+    }
+    if (cfg.figure8() && faultsOn && leader) {
+      // The Figure 8 schedule: cut off a leader right after its election (its new entries stay on
+      // its own disk) or right after it counts a commit (before the followers learn of it).
+      if (n.ledTerm != term) {
+        n.ledTerm = term;
+        n.countedInTerm = 0;
+        if (random.nextBoolean()) {
+          isolateInTurn(n, random.nextLong(0, 2 * MS), random.nextLong(200, 1_000) * MS, "right after its election");
+        }
+      } else if (committed > n.lastCommitted && random.nextInt(n.countedInTerm++ == 0 ? 2 : 8) == 0) {
+        // Most of all right after its first commit, which may cover entries of earlier terms.
+        isolateInTurn(n, 0, random.nextLong(200, 1_000) * MS, "right after counting a commit");
+      }
     }
     for (long i = n.lastCommitted + 1; i <= committed; i++) {
       if (i > n.memLog.size()) {
@@ -741,6 +1362,7 @@ public final class Simulation {
       }
     }
     n.lastCommitted = committed;
+    maxCommittedIndex = Math.max(maxCommittedIndex, committed);
     if (n.applied.index() > committed) {
       throw failure("node " + n.id + " applied " + n.applied + " beyond its commit index " + committed);
     }
@@ -770,10 +1392,14 @@ public final class Simulation {
   private String describe() {
     final StringBuilder b = new StringBuilder();
     for (final Node n : nodes.values()) {
-      b.append("\n  node ").append(n.id).append(n.up ? " " + n.engine.state() : " DOWN")
+      b.append("\n  node ").append(n.id)
+          .append(n.up ? " " + n.engine.state() : n.failed ? " FAILED" : n.decommissioned ? " DECOMMISSIONED" : " DOWN")
           .append(" vote=").append(n.up ? n.engine.vote() : n.durableVote)
           .append(" last=").append(n.up ? n.engine.lastLogId() : "-")
-          .append(" committed=").append(n.up ? n.engine.committed() : "-");
+          .append(" committed=").append(n.up ? n.engine.committed() : "-")
+          .append(n.up && !n.engine.effectiveMembership().isEmpty()
+              ? " membership=" + n.engine.effectiveMembership().membership().configs() : "")
+          .append(String.format(" clock=%+.4f", n.rate - 1));
     }
     b.append("\n  cut=").append(cut.size()).append(" links");
     return b.toString();
@@ -818,10 +1444,29 @@ public final class Simulation {
 
   private record ClientCall(Client client, long opId, LogId logId) {}
 
+  /** A read registered with an engine (identity matters: a retried read is another call). */
+  private static final class ReadCall {
+    final Client client;
+    final long opId;
+    final String key;
+    final ReadPolicy policy;
+
+    ReadCall(final Client client, final long opId, final String key, final ReadPolicy policy) {
+      this.client = client;
+      this.opId = opId;
+      this.key = key;
+      this.policy = policy;
+    }
+  }
+
   private final class Client {
     final int id;
     long leaderHint;
     KvModel.Input op;
+    /** A reader of read-heavy runs: lease and ReadIndex reads only, from whichever node it asks. */
+    boolean readOnly;
+    /** How a GET is served: {@code null} through the log, else by ReadIndex or lease. */
+    ReadPolicy readPolicy;
     long opId;
     long callNanos;
     boolean stopped;
@@ -835,25 +1480,35 @@ public final class Simulation {
       if (stopped || op != null) {
         return;
       }
-      final String k = key(random.nextInt(cfg.keys()));
-      final int kind = random.nextInt(3);
+      // In read-heavy runs half of the operations go to three hot keys, and most are lease reads:
+      // a stale leader serves them at once, and what it serves soon differs from the new leader's.
+      final String k = key(readHeavy && random.nextBoolean() ? random.nextInt(Math.min(3, cfg.keys()))
+          : random.nextInt(cfg.keys()));
+      final int kind = readOnly ? 1 : readHeavy ? (random.nextInt(5) < 3 ? 1 : 2 * random.nextInt(2)) : random.nextInt(3);
       final KvModel.Input in = switch (kind) {
         case 0 -> KvModel.Input.put(k, nextValue++);
         case 1 -> KvModel.Input.get(k);
         default -> KvModel.Input.cas(k, random.nextBoolean() ? null : random.nextLong(1, Math.max(2, nextValue)),
             nextValue++);
       };
-      start(in);
+      final int how = readOnly ? 2 : readHeavy ? 1 + random.nextInt(5) : random.nextInt(3);
+      if (readHeavy && kind == 1 && (readOnly || random.nextBoolean())) {
+        // A client whose view of the leader is stale: it asks some node, maybe a deposed leader.
+        leaderHint = 1 + random.nextInt(nodes.size());
+      }
+      start(in, kind != 1 || how == 0 ? null : how == 1 ? ReadPolicy.READ_INDEX : ReadPolicy.LEASE);
     }
 
-    void start(final KvModel.Input in) {
+    void start(final KvModel.Input in, final ReadPolicy policy) {
       op = in;
+      readPolicy = policy;
       opId++;
       callNanos = now;
       final long mine = opId;
-      at(now + cfg.config().electionTimeoutMax().toNanos() * 10, "client-timeout", () -> {
+      at(now + clientTimeoutNanos, "client-timeout", () -> {
         if (op != null && opId == mine) {
           giveUp();
+          leaderHint = 1 + random.nextInt(nodes.size()); // as a client would: try another node
         }
       });
       submit();
@@ -874,39 +1529,80 @@ public final class Simulation {
           if (op == null || opId != mine) {
             return; // settled while the node was paused
           }
+          if (op.kind() == KvModel.Kind.GET && readPolicy != null) {
+            final ReadCall call = new ReadCall(this, mine, op.key(), readPolicy);
+            target.reads.add(call);
+            e.handleRead(readPolicy, call);
+            return;
+          }
           try {
             final LogId id = e.handleClientWrite(encode(op));
             target.pending.computeIfAbsent(id.index(), x -> new ArrayList<>()).add(new ClientCall(this, mine, id));
           } catch (final NotLeaderException ex) {
-            leaderHint = ex.leaderId() != 0 ? ex.leaderId() : 1 + random.nextInt(cfg.nodes());
-            at(now + 10 * MS, "retry", () -> {
-              if (op != null && opId == mine) {
-                submit();
-              }
-            });
+            leaderHint = ex.leaderId() != 0 ? ex.leaderId() : 1 + random.nextInt(nodes.size());
+            retryLater(10 * MS);
           }
         });
       });
     }
 
-    void retryElsewhere() {
-      leaderHint = 1 + random.nextInt(cfg.nodes());
+    void retryLater(final long afterNanos) {
       final long mine = opId;
-      at(now + 20 * MS, "retry", () -> {
+      at(now + afterNanos, "retry", () -> {
         if (op != null && opId == mine) {
           submit();
         }
       });
     }
 
+    void retryElsewhere() {
+      leaderHint = 1 + random.nextInt(nodes.size());
+      retryLater(20 * MS);
+    }
+
     void completed(final ClientCall call, final KvModel.Output output) {
       if (op == null || call.opId != opId) {
         return; // settled already (given up): stays unknown
       }
+      finish(output);
+    }
+
+    void readDone(final ReadCall call, final Long value) {
+      if (op == null || call.opId != opId) {
+        return;
+      }
+      if (call.policy == ReadPolicy.LEASE) {
+        stats.leaseReads++;
+      } else {
+        stats.readIndexReads++;
+      }
+      finish(KvModel.Output.read(value));
+    }
+
+    private void finish(final KvModel.Output output) {
       history.add(Operation.completed(id, callNanos, now, op, output));
-      acknowledged++;
+      stats.acknowledged++;
       op = null;
       at(now + random.nextLong(0, 20 * MS), "client", this::next);
+    }
+
+    void readFailed(final ReadCall call, final RaftException error) {
+      if (op == null || call.opId != opId) {
+        return;
+      }
+      if (error instanceof NotLeaderException nl) {
+        leaderHint = nl.leaderId() != 0 ? nl.leaderId() : 1 + random.nextInt(nodes.size());
+      } else if (error instanceof LeaseExpiredException) {
+        readPolicy = ReadPolicy.READ_INDEX; // as a client would: fall back to a ReadIndex read
+      }
+      retryLater(10 * MS);
+    }
+
+    /** The node serving the read stopped: a read has no effect, so ask another. */
+    void readLost(final ReadCall call) {
+      if (op != null && call.opId == opId) {
+        retryElsewhere();
+      }
     }
 
     /** The entry was certainly not committed: the operation never happened, so retry it. */
@@ -925,7 +1621,7 @@ public final class Simulation {
 
     void giveUp() {
       history.add(Operation.unknown(id, callNanos, op));
-      unknown++;
+      stats.unknown++;
       op = null;
       at(now + random.nextLong(0, 20 * MS), "client", this::next);
     }

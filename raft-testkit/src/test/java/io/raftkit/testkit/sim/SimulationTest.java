@@ -20,6 +20,13 @@ class SimulationTest {
     long acknowledged = 0;
     long crashes = 0;
     long partitions = 0;
+    long changes = 0;
+    long transfers = 0;
+    long leaseReads = 0;
+    long readIndexReads = 0;
+    long jumps = 0;
+    long torn = 0;
+    long corrupt = 0;
     final long start = System.nanoTime();
     final long stopAt = MINUTES > 0 ? start + MINUTES * 60_000_000_000L : Long.MAX_VALUE;
     final long lastSeed = MINUTES > 0 ? Long.MAX_VALUE : FIRST_SEED + SEEDS;
@@ -37,16 +44,36 @@ class SimulationTest {
       acknowledged += r.acknowledged();
       crashes += r.crashes();
       partitions += r.partitions();
+      changes += r.membershipChanges();
+      transfers += r.transfers();
+      leaseReads += r.leaseReads();
+      readIndexReads += r.readIndexReads();
+      jumps += r.clockJumps();
+      torn += r.tornWrites();
+      corrupt += r.corruptionsDetected();
     }
     final long runs = seed - FIRST_SEED;
     final double seconds = (System.nanoTime() - start) / 1e9;
     System.out.printf("simulation: %d seeds (from %d) in %.1f s: %.1f seeds/s, %d operations acknowledged%n",
         runs, FIRST_SEED, seconds, runs / seconds, acknowledged);
+    System.out.printf("  crashes %d, partitions %d, membership changes %d, transfers %d, lease reads %d,"
+        + " ReadIndex reads %d, clock jumps %d, torn writes dropped %d, damaged records detected %d%n",
+        crashes, partitions, changes, transfers, leaseReads, readIndexReads, jumps, torn, corrupt);
     // The runs did real work under real faults.
     assertThat(acknowledged).as("operations acknowledged over all seeds").isGreaterThan(20L * runs);
     if (runs >= 10) {
       assertThat(crashes).as("crashes injected").isPositive();
       assertThat(partitions).as("partitions injected").isPositive();
+    }
+    if (runs >= 200) {
+      // Every background fault and read path was exercised somewhere.
+      assertThat(changes).as("membership changes").isPositive();
+      assertThat(transfers).as("leadership transfers").isPositive();
+      assertThat(leaseReads).as("lease reads served").isPositive();
+      assertThat(readIndexReads).as("ReadIndex reads served").isPositive();
+      assertThat(jumps).as("clock jumps").isPositive();
+      assertThat(torn).as("torn writes dropped on recovery").isPositive();
+      assertThat(corrupt).as("damaged records detected on recovery").isPositive();
     }
   }
 
