@@ -33,6 +33,9 @@ class MembershipClusterTest {
       for (int i = 0; i < 500; i++) {
         writes.add(leader.write(new byte[] {(byte) i}));
       }
+      // A leader refuses membership changes until an entry of its term commits: the first write's
+      // commit proves it (under load the blank entry may not have committed yet).
+      writes.get(0).get(30, TimeUnit.SECONDS);
       // Blocking: completes once learner 4 has caught up with the writes in flight.
       final LogId added = leader.addLearner(4, cluster.address(4), true).get(30, TimeUnit.SECONDS);
       leader.addLearner(5, cluster.address(5), false).get(30, TimeUnit.SECONDS);
