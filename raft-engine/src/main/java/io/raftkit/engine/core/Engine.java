@@ -613,6 +613,10 @@ public final class Engine {
     if (!config.checkQuorum()) {
       return "lease reads need checkQuorum=true: without it voters may elect another leader at once";
     }
+    if (transferTarget != 0) {
+      // The target's vote requests pass the voters' lease: another leader may be elected at once.
+      return "leadership transfer to node " + transferTarget + " in progress";
+    }
     final long round = quorumRound();
     if (round == heartbeatRound && isSoleVoter()) {
       return null;

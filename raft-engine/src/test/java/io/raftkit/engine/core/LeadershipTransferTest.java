@@ -10,11 +10,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.raftkit.api.LogId;
 import io.raftkit.api.Membership;
+import io.raftkit.api.ReadPolicy;
 import io.raftkit.api.ServerState;
 import io.raftkit.api.Vote;
 import io.raftkit.api.error.InvalidRequestException;
 import io.raftkit.api.error.LeadershipTransferException;
+import io.raftkit.api.error.LeaseExpiredException;
 import io.raftkit.api.error.NotLeaderException;
+import io.raftkit.api.message.AppendResponse;
 import io.raftkit.api.message.TimeoutNowRequest;
 import io.raftkit.api.message.TimeoutNowResponse;
 import io.raftkit.api.message.VoteRequest;
@@ -97,6 +100,32 @@ class LeadershipTransferTest {
     if (stuck.state() == ServerState.LEADER) {
       assertThat(stuck.handleClientWrite(new byte[] {1}).term()).isEqualTo(1);
     }
+  }
+
+  /**
+   * A transfer target campaigns with the transfer flag, which voters let through their lease
+   * (thesis §3.10): once the transfer starts another leader may be elected and commit at once, so
+   * the old leader's lease (thesis §6.4.1) no longer proves that its commit index is the latest.
+   */
+  @Test
+  void shouldRefuseLeaseReadsOnceATransferStarts() {
+    final Engine engine = leader();
+    engine.handleApplied(engine.committed());
+    final long t0 = engine.nextDeadlineNanos() - Engines.HEARTBEAT;
+    engine.tick(t0);
+    engine.handleTriggerHeartbeat();
+    drain(engine);
+    engine.handleAppendResponse(2, AppendResponse.success(1, 2), -2);
+    drain(engine);
+    engine.handleRead(ReadPolicy.LEASE, "before");
+    assertThat(drain(engine)).containsExactly(new Command.ReadReady("before", LogId.of(1, 2)));
+
+    engine.handleTransferLeader(2, "t");
+    drain(engine);
+    engine.handleRead(ReadPolicy.LEASE, "during");
+
+    assertThat(drain(engine)).singleElement().isInstanceOfSatisfying(Command.ReadFailed.class,
+        f -> assertThat(f.error()).isInstanceOf(LeaseExpiredException.class).hasMessageContaining("transfer"));
   }
 
   @Test
