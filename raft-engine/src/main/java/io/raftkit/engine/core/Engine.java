@@ -480,7 +480,7 @@ public final class Engine {
     // While handing leadership over, point clients at the target.
     final long leader = state == ServerState.LEADER && transferTarget != 0 ? transferTarget
         : leaderId == nodeId ? 0 : leaderId;
-    final String address = leader == 0 || effective.isEmpty() ? null : effective.membership().address(leader);
+    final String address = addressOf(leader);
     return new NotLeaderException(nodeId, leader, address);
   }
 
@@ -543,7 +543,7 @@ public final class Engine {
     }
     if (!resp.success()) {
       final long hint = resp.leaderHint();
-      final String address = hint == 0 || effective.isEmpty() ? null : effective.membership().address(hint);
+      final String address = addressOf(hint);
       for (final PendingRead r : reads) {
         out.add(new Command.ReadFailed(r.replyTo, new NotLeaderException(nodeId, hint, address)));
       }
@@ -568,8 +568,9 @@ public final class Engine {
     }
   }
 
-  private String addressOfLeader() {
-    return effective.isEmpty() ? null : effective.membership().address(leaderId);
+  /** The address of member {@code id} in the effective membership, or null (unknown, or id 0). */
+  private String addressOf(final long id) {
+    return id == 0 || effective.isEmpty() ? null : effective.membership().address(id);
   }
 
   private void checkFollowerReads() {
@@ -591,7 +592,7 @@ public final class Engine {
     if (remoteReadsToSend.isEmpty()) {
       return;
     }
-    if (leaderId == 0 || leaderId == nodeId || state == ServerState.LEADER || addressOfLeader() == null) {
+    if (leaderId == 0 || leaderId == nodeId || state == ServerState.LEADER || addressOf(leaderId) == null) {
       // No leader, or one this node cannot reach yet (it learned the leader from an append before
       // it holds the membership that names the leader's address).
       for (final PendingRead r : remoteReadsToSend) {
