@@ -817,7 +817,7 @@ public final class Engine {
    * @throws NotAMemberException if this node is not a voter
    */
   public void handleTriggerElect() {
-    if (effective.isEmpty() || !effective.membership().isVoter(nodeId)) {
+    if (!isElectable()) {
       throw new NotAMemberException("node " + nodeId + " is not a voter and cannot stand for election");
     }
     startElection(false);
@@ -986,7 +986,7 @@ public final class Engine {
   }
 
   private void startElection(final boolean pre, final boolean transfer) {
-    if (effective.isEmpty() || !effective.membership().isVoter(nodeId)) {
+    if (!isElectable()) {
       becomeFollower(vote.term(), 0);
       return;
     }
@@ -1131,8 +1131,7 @@ public final class Engine {
     }
     roundWanted = false;
     roundSentAt.clear();
-    final boolean voter = !effective.isEmpty() && effective.membership().isVoter(nodeId);
-    state = voter ? ServerState.FOLLOWER : ServerState.LEARNER;
+    state = isElectable() ? ServerState.FOLLOWER : ServerState.LEARNER;
     leaderId = leader;
     preVoting = false;
     granted.clear();
@@ -1432,6 +1431,7 @@ public final class Engine {
     committed = id;
     maybeApply();
     advanceMembershipChange();
+    refreshFollowerRole();
   }
 
   /**
@@ -1714,6 +1714,7 @@ public final class Engine {
     out.add(new Command.InstallSnapshot(meta, ioSeq));
     openAppend = null;
     onEffectiveMembershipMaybeChanged();
+    refreshFollowerRole();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1762,14 +1763,51 @@ public final class Engine {
         }
       }
     }
+    refreshFollowerRole();
+  }
+
+  /** A follower that can no longer stand for election becomes a learner, and back. */
+  private void refreshFollowerRole() {
     if (state == ServerState.FOLLOWER || state == ServerState.LEARNER) {
-      final boolean voter = !effective.isEmpty() && effective.membership().isVoter(nodeId);
-      final ServerState next = voter ? ServerState.FOLLOWER : ServerState.LEARNER;
+      final ServerState next = isElectable() ? ServerState.FOLLOWER : ServerState.LEARNER;
       if (next != state) {
         state = next;
         resetElectionTimer();
       }
     }
+  }
+
+  /**
+   * Whether this node stands for election: a voter of the effective membership, or a voter of a
+   * membership at or after the latest one it knows committed while a later one (which leaves it
+   * out) is not yet committed. A server leaving the cluster keeps its part until C(new) commits
+   * (thesis §4.2.2): it may hold the most up-to-date log, and the voters of C(new) cannot win
+   * without its vote then, so it must be able to win (counting only C(new)'s votes), commit
+   * C(new) and step down. Without this, losing one voter of an uncommitted C(new) for good could
+   * leave a cluster with a majority of both voter sets up and no possible leader.
+   */
+  private boolean isElectable() {
+    if (effective.isEmpty()) {
+      return false;
+    }
+    if (effective.membership().isVoter(nodeId)) {
+      return true;
+    }
+    if (effective.logId().index() <= committed.index()) {
+      return false;
+    }
+    int base = 0;
+    for (int i = 0; i < memberships.size(); i++) {
+      if (memberships.get(i).logId().index() <= committed.index()) {
+        base = i;
+      }
+    }
+    for (int i = base; i < memberships.size(); i++) {
+      if (memberships.get(i).membership().isVoter(nodeId)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static LogId max(final LogId a, final LogId b) {

@@ -181,4 +181,67 @@ class MembershipChangeTest {
     assertThat(learner.vote()).isEqualTo(new Vote(1, 2, false));
     assertThat(drain(learner)).contains(new Command.Reply("v", new VoteResponse(1, true, false), learner.ioSeq()));
   }
+  /** Node 2's log: voters {1,2,3,4}, the joint config to {1,3,4} (index 3), C(new) (index 4). */
+  private static Engine leavingNode(final LogId committedHint) {
+    final Membership four = members(1, 2, 3, 4);
+    final Membership joint = new Membership(List.of(Set.of(1L, 2L, 3L, 4L), Set.of(1L, 3L, 4L)), four.nodes());
+    final Membership next = members(1, 3, 4);
+    return node(2, four)
+        .vote(new Vote(1, 1, true))
+        .committedHint(committedHint)
+        .log(Engines.blank(1, 2), Entry.membership(LogId.of(1, 3), joint), Entry.membership(LogId.of(1, 4), next))
+        .build();
+  }
+
+  @Test
+  void shouldLetANodeLeavingWithTheMostUpToDateLogWinAndCommitCNewThenStepDown() {
+    // Found by the simulator: C(new) = {1,3,4} reached node 2 (leaving) but not 3 and 4, and the
+    // leader (1) was lost for good. 3 and 4 cannot win without node 2's vote, which their shorter
+    // logs do not get: unless node 2 campaigns, no leader is ever elected although a majority of
+    // both voter sets is up.
+    final Engine engine = leavingNode(LogId.of(1, 3));
+    assertThat(engine.state()).as("C(new) is not committed: node 2 still has its part").isEqualTo(ServerState.FOLLOWER);
+
+    engine.tick(engine.nextDeadlineNanos());
+    final List<Command> preVotes = drain(engine);
+    assertThat(preVotes).filteredOn(c -> c instanceof Command.SendVote)
+        .extracting(c -> ((Command.SendVote) c).target())
+        .as("asks the voters of C(new)")
+        .containsExactlyInAnyOrder(1L, 3L, 4L);
+    engine.handleVoteResponse(3, new VoteResponse(1, true, true));
+    engine.handleVoteResponse(4, new VoteResponse(1, true, true));
+    assertThat(engine.state()).isEqualTo(ServerState.CANDIDATE);
+    engine.handleVoteResponse(3, new VoteResponse(2, true, false));
+    engine.handleVoteResponse(4, new VoteResponse(2, true, false));
+    engine.handleIoDone(engine.ioSeq());
+    assertThat(engine.state()).as("3 and 4 are a majority of C(new)").isEqualTo(ServerState.LEADER);
+    drain(engine);
+
+    // Its blank (2,5) commits with 3 and 4 alone, and with it C(new): then it steps down.
+    engine.handleAppendResponse(3, ack(2, 5), 0);
+    assertThat(engine.committed()).as("the leader does not count itself").isEqualTo(LogId.of(1, 3));
+    engine.handleAppendResponse(4, ack(2, 5), 0);
+    assertThat(engine.committed()).isEqualTo(LogId.of(2, 5));
+    assertThat(engine.state()).isEqualTo(ServerState.LEARNER);
+    engine.tick(Engines.ELECTION_MAX * 100);
+    assertThat(drain(engine)).noneMatch(c -> c instanceof Command.SendVote);
+  }
+
+  @Test
+  void shouldNotLetANodeCampaignOnceTheConfigWithoutItIsCommitted() {
+    final Engine engine = leavingNode(LogId.of(1, 4));
+    assertThat(engine.state()).isEqualTo(ServerState.LEARNER);
+    engine.tick(Engines.ELECTION_MAX * 10);
+    assertThat(drain(engine)).noneMatch(c -> c instanceof Command.SendVote);
+  }
+
+  @Test
+  void shouldTurnALeavingFollowerIntoALearnerWhenItLearnsCNewCommitted() {
+    final Engine engine = leavingNode(LogId.of(1, 3));
+    assertThat(engine.state()).isEqualTo(ServerState.FOLLOWER);
+    engine.handleAppendRequest(3, Engines.append(2, 3, LogId.of(1, 4), 4), "r");
+    engine.handleIoDone(engine.ioSeq());
+    assertThat(engine.committed()).isEqualTo(LogId.of(1, 4));
+    assertThat(engine.state()).isEqualTo(ServerState.LEARNER);
+  }
 }
