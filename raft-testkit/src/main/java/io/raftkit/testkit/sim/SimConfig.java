@@ -1,6 +1,7 @@
 package io.raftkit.testkit.sim;
 
 import io.raftkit.api.Config;
+import io.raftkit.api.SnapshotPolicy;
 import java.time.Duration;
 import java.util.SplittableRandom;
 
@@ -28,6 +29,9 @@ import java.util.SplittableRandom;
  * @param figure8 a fault schedule that favours the Figure 8 history (§5.4.2): a new leader is
  *     often isolated right after its election or right after it counts a commit, and appends
  *     carry one entry
+ * @param snapshotEveryMillis mean time between snapshots triggered and log purges requested in the
+ *     background, on random nodes; 0: none (the engine's snapshot policy, in {@code config}, builds
+ *     snapshots on its own too)
  * @param clients concurrent clients
  * @param keys keys the clients use
  * @param config the engine config of every node
@@ -50,6 +54,7 @@ public record SimConfig(
     boolean clockJumps,
     boolean diskFaults,
     boolean figure8,
+    long snapshotEveryMillis,
     int clients,
     int keys,
     Config config) {
@@ -126,27 +131,35 @@ public record SimConfig(
     final boolean jumps = r.nextBoolean();
     final boolean diskFaults = crashes && r.nextInt(3) == 0;
     final boolean figure8 = r.nextInt(4) == 0;
+    // Snapshots in 5 runs of 6: a small policy and few entries kept below a snapshot, so that logs
+    // are purged often and a follower that was cut off or down catches up by a snapshot; small
+    // chunks, so that a stream spans several messages; triggers and purges in the background.
+    final boolean snapshots = r.nextInt(6) != 0;
+    final SnapshotPolicy policy = snapshots ? SnapshotPolicy.logsSinceLast(5 + r.nextLong(36)) : SnapshotPolicy.NEVER;
+    final long keep = r.nextLong(11);
+    final int chunk = 16 + r.nextInt(113);
+    final long snapshotEvery = snapshots ? 100 + r.nextLong(500) : 0;
+    final Config.Builder engine = ENGINE_CONFIG.toBuilder()
+        .maxInflightAppends(window)
+        .preVote(preVote)
+        .checkQuorum(checkQuorum)
+        .snapshotPolicy(policy)
+        .maxInSnapshotLogToKeep(keep)
+        .snapshotMaxChunkSize(chunk);
     if (figure8) {
       // Figure 8 needs three leaders in a row over a small cluster, without other changes.
       return new SimConfig(seed, 3, 0, duration, drop / 3, 0, maxDelay, faultEvery, maxIo, crashes, false, 0, 0,
-          drift, jumps, false, true, clients, keys,
-          ENGINE_CONFIG.toBuilder().maxEntriesPerAppend(1).maxInflightAppends(window).preVote(preVote)
-              .checkQuorum(checkQuorum).build());
+          drift, jumps, false, true, snapshotEvery, clients, keys, engine.maxEntriesPerAppend(1).build());
     }
     return new SimConfig(seed, nodes, spare, duration, drop, duplicate, maxDelay, faultEvery, maxIo, crashes, true,
-        membershipEvery, transferEvery, drift, jumps, diskFaults, figure8, clients, keys,
-        ENGINE_CONFIG.toBuilder()
-            .maxEntriesPerAppend(figure8 ? 1 : maxEntries)
-            .maxInflightAppends(window)
-            .preVote(preVote)
-            .checkQuorum(checkQuorum)
-            .build());
+        membershipEvery, transferEvery, drift, jumps, diskFaults, false, snapshotEvery, clients, keys,
+        engine.maxEntriesPerAppend(maxEntries).build());
   }
 
   /** The same run without faults (the clocks still drift). */
   public SimConfig healthy() {
     return new SimConfig(seed, nodes, 0, durationMillis, 0, 0, maxDelayMillis, faultEveryMillis, maxIoMillis, false,
-        false, 0, 0, maxClockDrift, false, false, false, clients, keys, config);
+        false, 0, 0, maxClockDrift, false, false, false, 0, clients, keys, config);
   }
 
   /** Every node of the run: the initial voters and the spare nodes. */

@@ -20,6 +20,16 @@ import io.raftkit.testkit.lincheck.CheckResult;
  * @param clockJumps clock jumps injected
  * @param tornWrites torn records recovery found past the synced end and dropped
  * @param corruptionsDetected damaged synced records recovery found (the node was stopped)
+ * @param snapshotsBuilt snapshots built and made durable (by the policy or a trigger)
+ * @param snapshotsStreamed snapshots a leader streamed to a follower to the end
+ * @param snapshotsInstalled snapshots a follower received and installed in place of its state
+ *     machine and log prefix
+ * @param logPurges log purges executed (after a snapshot, or requested)
+ * @param snapshotsRestored restarts that restored the state machine from a snapshot
+ * @param crashesWhileReceivingSnapshot crashes of a node with a half-received snapshot (lost)
+ * @param caughtUpAfterReceiveCrash nodes that crashed with a half-received snapshot and, after
+ *     healing, applied up to the leader's commit index (every running member must)
+ * @param snapshotStatesChecked snapshots whose state was checked against what the nodes applied
  * @param linearizability the verdict on the client history
  */
 public record SimResult(
@@ -38,4 +48,12 @@ public record SimResult(
     long clockJumps,
     long tornWrites,
     long corruptionsDetected,
+    long snapshotsBuilt,
+    long snapshotsStreamed,
+    long snapshotsInstalled,
+    long logPurges,
+    long snapshotsRestored,
+    long crashesWhileReceivingSnapshot,
+    long caughtUpAfterReceiveCrash,
+    long snapshotStatesChecked,
     CheckResult linearizability) {}

@@ -7,13 +7,17 @@ import io.raftkit.api.LogId;
 import io.raftkit.api.Membership;
 import io.raftkit.api.ReadPolicy;
 import io.raftkit.api.ServerState;
+import io.raftkit.api.SnapshotMeta;
 import io.raftkit.api.StoredMembership;
 import io.raftkit.api.Vote;
+import io.raftkit.api.error.InvalidRequestException;
 import io.raftkit.api.error.LeaseExpiredException;
 import io.raftkit.api.error.NotLeaderException;
 import io.raftkit.api.error.RaftException;
 import io.raftkit.api.message.AppendRequest;
 import io.raftkit.api.message.AppendResponse;
+import io.raftkit.api.message.InstallSnapshotRequest;
+import io.raftkit.api.message.InstallSnapshotResponse;
 import io.raftkit.api.message.RaftRequest;
 import io.raftkit.api.message.RaftResponse;
 import io.raftkit.api.message.ReadIndexRequest;
@@ -90,6 +94,11 @@ public final class Simulation {
   private final Map<Long, Long> leaderOfTerm = new HashMap<>();
   private final Map<Long, LogId> committedAt = new HashMap<>();
   private final Map<Long, Rec> appliedAt = new HashMap<>();
+  // The state machine's state after each applied index (a digest of the map; equal on every node
+  // that got there, by applying entries or by a snapshot), and the membership entries applied:
+  // what a snapshot at an index must match.
+  private final Map<Long, Long> stateDigestAt = new HashMap<>();
+  private final TreeMap<Long, LogId> appliedMemberships = new TreeMap<>();
   private long maxTerm;
   private long maxCommittedIndex;
 
@@ -160,6 +169,9 @@ public final class Simulation {
     if (cfg.clockJumps()) {
       at(now + random.nextLong(100, 600) * MS, "clock-jump", this::clockJump);
     }
+    if (cfg.snapshotEveryMillis() > 0) {
+      at(now + cfg.snapshotEveryMillis() * MS, "snapshot-activity", this::snapshotActivity);
+    }
     final long faultEnd = cfg.durationMillis() * MS;
     runUntil(faultEnd);
 
@@ -222,13 +234,44 @@ public final class Simulation {
         throw failure("the final read of " + key(k) + " did not complete after healing; " + describe());
       }
     }
+    if (readEveryKey) {
+      awaitCatchUp(liveness);
+    }
     final CheckResult lin = LinearizabilityChecker.check(KvModel.INSTANCE, history, Duration.ofSeconds(60));
     if (!lin.ok()) {
       throw failure("history is not linearizable: " + lin.detail());
     }
     return new SimResult(cfg.seed(), traceHash, events, stats.acknowledged, stats.unknown, maxTerm, stats.crashes,
         stats.partitions, stats.membershipChanges, stats.transfers, stats.leaseReads, stats.readIndexReads,
-        stats.clockJumps, stats.tornWrites, stats.corruptionsDetected, lin);
+        stats.clockJumps, stats.tornWrites, stats.corruptionsDetected, stats.snapshotsBuilt, stats.snapshotsStreamed,
+        stats.snapshotsInstalled, stats.logPurges, stats.snapshotsRestored, stats.crashesWhileReceivingSnapshot,
+        stats.caughtUpAfterReceiveCrash, stats.snapshotStatesChecked, lin);
+  }
+
+  /**
+   * Every running member of the leader's membership applies up to the leader's commit index
+   * within {@code deadline}: a node that fell behind the leader's purged log gets the snapshot.
+   */
+  private void awaitCatchUp(final long deadline) {
+    final Node l = leader();
+    if (l == null) {
+      throw failure("no leader after the final reads; " + describe());
+    }
+    final long target = l.engine.committed().index();
+    final List<Node> members = new ArrayList<>();
+    for (final Long id : l.engine.effectiveMembership().membership().nodes().keySet()) {
+      members.add(nodes.get(id));
+    }
+    runUntilCondition(now + deadline, () -> members.stream().allMatch(n -> !n.up || n.applied.index() >= target));
+    for (final Node n : members) {
+      if (n.up && n.applied.index() < target) {
+        throw failure("node " + n.id + " has applied " + n.applied + ", not the commit index " + target
+            + " of leader " + l.id + ", 20 election timeouts after healing; " + describe());
+      }
+      if (n.up && n.lostHalfReceivedSnapshot) {
+        stats.caughtUpAfterReceiveCrash++;
+      }
+    }
   }
 
   /** Counters for {@link SimResult}. */
@@ -245,6 +288,14 @@ public final class Simulation {
     long clockJumps;
     long tornWrites;
     long corruptionsDetected;
+    long snapshotsBuilt;
+    long snapshotsStreamed;
+    long snapshotsInstalled;
+    long logPurges;
+    long snapshotsRestored;
+    long crashesWhileReceivingSnapshot;
+    long caughtUpAfterReceiveCrash;
+    long snapshotStatesChecked;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -304,6 +355,7 @@ public final class Simulation {
       return;
     }
     final Engine e = n.engine;
+    final Membership before = e.state() == ServerState.LEADER ? e.effectiveMembership().membership() : null;
     try {
       e.tick(n.clock());
       handler.accept(e);
@@ -317,7 +369,7 @@ public final class Simulation {
       throw f;
     }
     n.dispatch();
-    check(n);
+    check(n, before);
     n.scheduleTick();
   }
 
@@ -744,6 +796,42 @@ public final class Simulation {
   }
 
   /**
+   * Snapshots and purges in the background, as an operator's {@code trigger().snapshot()} and
+   * {@code trigger().purgeLog(n)}, on the leader half the time (its purges are what sends
+   * followers that were cut off or down a snapshot), else on a random running node: build a
+   * snapshot now (half the time), or purge the log up to what its latest snapshot covers (2 in 3)
+   * or up to a random index below.
+   */
+  private void snapshotActivity() {
+    if (!faultsOn) {
+      return;
+    }
+    at(now + (cfg.snapshotEveryMillis() / 2 + random.nextLong(cfg.snapshotEveryMillis())) * MS, "snapshot-activity",
+        this::snapshotActivity);
+    final Node l = leader();
+    final Node n = l != null && random.nextBoolean() ? l : nodes.get(1L + random.nextInt(nodes.size()));
+    if (!n.up) {
+      return;
+    }
+    if (random.nextBoolean()) {
+      note("trigger a snapshot on node " + n.id);
+      step(n, e -> e.handleTriggerSnapshot(new ControlToken()));
+      return;
+    }
+    final boolean all = random.nextInt(3) != 0;
+    final long draw = random.nextLong(Long.MAX_VALUE);
+    step(n, e -> {
+      final long limit = Math.min(e.snapshotLogId().index(), e.lastApplied().index());
+      final long purged = e.purgedLogId().index();
+      if (limit > purged) {
+        final long upTo = all ? limit : purged + 1 + draw % (limit - purged);
+        note("purge node " + n.id + "'s log up to " + upTo);
+        e.handlePurgeLog(upTo);
+      }
+    });
+  }
+
+  /**
    * A forward clock jump on a random node: up to 200 ms on the leader (a fast leader clock only
    * shortens its lease), up to {@link SimConfig#MAX_VOTER_JUMP_MILLIS} and at most once per two
    * maximum election timeouts on any other node (the bound the lease assumes).
@@ -841,8 +929,7 @@ public final class Simulation {
             case APPEND -> e.handleAppendRequest(from.id, (AppendRequest) request, reply);
             case TIMEOUT_NOW -> e.handleTimeoutNow(from.id, (TimeoutNowRequest) request, reply);
             case READ_INDEX -> e.handleReadIndexRequest(from.id, (ReadIndexRequest) request, reply);
-            case INSTALL_SNAPSHOT -> throw failure("node " + from.id + " streams a snapshot, which the simulator"
-                + " does not model yet");
+            case INSTALL_SNAPSHOT -> e.handleInstallSnapshotRequest(from.id, (InstallSnapshotRequest) request, reply);
           }
         });
       });
@@ -861,6 +948,8 @@ public final class Simulation {
       what = a.success() ? " ok@" + a.matchIndex() : " conflict@" + a.conflictIndex();
     } else if (response instanceof VoteResponse v) {
       what = v.granted() ? " granted" : " refused";
+    } else if (response instanceof InstallSnapshotResponse i) {
+      what = i.done() ? " done" : " next@" + i.nextOffset();
     } else {
       what = "";
     }
@@ -928,6 +1017,172 @@ public final class Simulation {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Snapshots: the state machine's map as bytes, and digests of it.
+
+  /** A snapshot in a node's snapshot store: written atomically, it survives crashes. */
+  private record SimSnapshot(SnapshotMeta meta, byte[] bytes) {}
+
+  /** A snapshot being received: lost on a crash (it never became the store's latest). */
+  private static final class Receiver {
+    final SnapshotMeta meta;
+    final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+
+    Receiver(final SnapshotMeta meta) {
+      this.meta = meta;
+    }
+
+    long next() {
+      return bytes.size();
+    }
+  }
+
+  /** The map as snapshot bytes: per key, in key order, its length, its bytes and its value. */
+  private static byte[] encodeKv(final Map<String, Long> kv) {
+    final TreeMap<String, Long> sorted = new TreeMap<>(kv);
+    int size = 0;
+    for (final String k : sorted.keySet()) {
+      size += 1 + k.getBytes(StandardCharsets.UTF_8).length + 8;
+    }
+    final ByteBuffer b = ByteBuffer.allocate(size);
+    for (final Map.Entry<String, Long> e : sorted.entrySet()) {
+      final byte[] k = e.getKey().getBytes(StandardCharsets.UTF_8);
+      b.put((byte) k.length).put(k).putLong(e.getValue());
+    }
+    return b.array();
+  }
+
+  private static Map<String, Long> decodeKv(final byte[] bytes) {
+    final Map<String, Long> kv = new HashMap<>();
+    final ByteBuffer b = ByteBuffer.wrap(bytes);
+    while (b.hasRemaining()) {
+      final byte[] k = new byte[b.get()];
+      b.get(k);
+      kv.put(new String(k, StandardCharsets.UTF_8), b.getLong());
+    }
+    return kv;
+  }
+
+  /**
+   * One key's share of a map's digest. A map's digest is the sum of its keys' shares: it does not
+   * depend on order, and a write updates it in constant time.
+   */
+  private static long digestOf(final String key, final long value) {
+    long z = key.hashCode() * 0x9E3779B97F4A7C15L + value * 0xC2B2AE3D27D4EB4FL;
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+
+  private static long digestOf(final Map<String, Long> kv) {
+    long d = 0;
+    for (final Map.Entry<String, Long> e : kv.entrySet()) {
+      d += digestOf(e.getKey(), e.getValue());
+    }
+    return d;
+  }
+
+  /**
+   * A snapshot must hold what every node held after applying its last index: the same state (a
+   * digest of its decoded bytes against the digest recorded when a node applied that index, or
+   * got there by another snapshot), the committed entry there, and the last membership entry
+   * applied at or below it.
+   */
+  private void checkSnapshot(final Node n, final SnapshotMeta meta, final byte[] bytes, final String what) {
+    final LogId last = meta.lastLogId();
+    final long digest;
+    try {
+      digest = digestOf(decodeKv(bytes));
+    } catch (final RuntimeException ex) {
+      throw failure("node " + n.id + "'s " + what + " snapshot " + meta.snapshotId() + " at " + last + " holds "
+          + bytes.length + " bytes that are not a whole snapshot (" + ex + ")");
+    }
+    final Long expected = stateDigestAt.putIfAbsent(last.index(), digest);
+    if (expected != null && expected != digest) {
+      throw failure("node " + n.id + "'s " + what + " snapshot " + meta.snapshotId() + " at " + last
+          + " holds another state than the nodes held after applying index " + last.index());
+    }
+    final LogId committedThere = committedAt.get(last.index());
+    if (committedThere != null && !committedThere.equals(last)) {
+      throw failure("node " + n.id + "'s " + what + " snapshot " + meta.snapshotId() + " ends at " + last
+          + " but " + committedThere + " is committed there");
+    }
+    final Map.Entry<Long, LogId> m = appliedMemberships.floorEntry(last.index());
+    if (m != null && !m.getValue().equals(meta.membership().logId())) {
+      throw failure("node " + n.id + "'s " + what + " snapshot " + meta.snapshotId() + " at " + last
+          + " holds the membership of " + meta.membership().logId() + " but the last one applied there is "
+          + m.getValue());
+    }
+    stats.snapshotStatesChecked++;
+  }
+
+  /**
+   * SEND_SNAPSHOT, as the runtime streams it: the store's latest snapshot goes to the target in
+   * chunks of at most {@code snapshotMaxChunkSize} bytes, one chunk in flight (the next is sent
+   * when the previous one is answered), over the simulated network with its faults. The stream
+   * stops as soon as the node is no longer leader of the term; its end goes back to the engine.
+   */
+  private final class SnapshotStream {
+    final Node from;
+    final long target;
+    final long term;
+    final SimSnapshot snapshot;
+    final int incarnation;
+
+    SnapshotStream(final Node from, final long target, final long term, final SimSnapshot snapshot) {
+      this.from = from;
+      this.target = target;
+      this.term = term;
+      this.snapshot = snapshot;
+      this.incarnation = from.incarnation;
+    }
+
+    void send(final long offset) {
+      if (!from.up || from.incarnation != incarnation) {
+        return;
+      }
+      if (from.engine.state() != ServerState.LEADER || from.engine.vote().term() != term) {
+        end(false, 0);
+        return;
+      }
+      final byte[] bytes = snapshot.bytes();
+      final int len = (int) Math.min(cfg.config().snapshotMaxChunkSize(), bytes.length - offset);
+      final byte[] data = java.util.Arrays.copyOfRange(bytes, (int) offset, (int) offset + len);
+      final boolean done = offset + len >= bytes.length;
+      Simulation.this.send(from, target, new InstallSnapshotRequest(term, from.id, snapshot.meta(), offset, data, done),
+          r -> {
+            final InstallSnapshotResponse ir = (InstallSnapshotResponse) r;
+            if (ir.term() > term) {
+              end(false, ir.term());
+            } else if (ir.done()) {
+              end(true, 0);
+            } else if (done || ir.nextOffset() != offset + len) {
+              end(false, 0); // the follower dropped what it had: start again later
+            } else {
+              send(offset + len);
+            }
+          },
+          () -> end(false, 0));
+    }
+
+    void end(final boolean sent, final long higherTerm) {
+      if (sent) {
+        stats.snapshotsStreamed++;
+      }
+      at(now, "snapshot-stream " + from.id + "->" + target + (sent ? " done" : " failed"), () -> {
+        if (from.up && from.incarnation == incarnation) {
+          step(from, e -> {
+            if (sent) {
+              e.handleSnapshotSent(target, term, snapshot.meta().lastLogId());
+            } else {
+              e.handleSnapshotSendFailed(target, term, higherTerm);
+            }
+          });
+        }
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Nodes.
 
   private final class Node {
@@ -939,25 +1194,41 @@ public final class Simulation {
     boolean decommissioned;
     int incarnation;
     Engine engine;
-    // The disk: what survives a crash. Records below syncedRecords are known synced (the
-    // storage's synced-end marker); records above it were written but not synced.
+    // The disk: what survives a crash. It holds the records after diskBase (the last purged id);
+    // the first syncedRecords of them are known synced (the storage's synced-end marker), the
+    // rest were written but not synced.
     final ArrayList<Rec> disk = new ArrayList<>();
+    LogId diskBase = LogId.ZERO;
     int syncedRecords;
     Vote durableVote = Vote.NONE;
     LogId durableCommitted = LogId.ZERO;
+    /** The snapshot store's latest snapshot (null: empty store). */
+    SimSnapshot snap;
+    long snapshotSeq;
+    /** This node once crashed with a half-received snapshot. */
+    boolean lostHalfReceivedSnapshot;
     // The clock: local = localAnchor + (real - realAnchor) * rate; it runs across restarts.
     final double rate;
     long localAnchor;
     long realAnchor;
     long lastVoterJump = Long.MIN_VALUE / 2;
     // Volatile state of the current incarnation.
+    /** The log as the engine knows it: the entries after memBase (what the engine purged). */
     final ArrayList<Entry> memLog = new ArrayList<>();
+    LogId memBase = LogId.ZERO;
     final ArrayDeque<Command> ioQueue = new ArrayDeque<>();
     boolean ioScheduled;
     long ioDone;
     final ArrayDeque<Command> held = new ArrayDeque<>();
     final Map<String, Long> kv = new HashMap<>();
+    long kvDigest;
     LogId applied = LogId.ZERO;
+    StoredMembership appliedMembership = StoredMembership.EMPTY;
+    /** The snapshot IO thread: its writes run one at a time, in order; it is free from then. */
+    long snapshotIoFree;
+    Receiver receiver;
+    /** The last index of a snapshot install among the commands being executed; 0 if none. */
+    long installingUpTo;
     long lastCommitted;
     long ledTerm;
     int countedInTerm;
@@ -990,6 +1261,64 @@ public final class Simulation {
       }
     }
 
+    // The log in memory and on disk, each after its purged prefix. Reading a purged entry is an
+    // engine bug: the engine has forgotten it, and a real store may have deleted it.
+
+    long memLast() {
+      return memBase.index() + memLog.size();
+    }
+
+    Entry memAt(final long index) {
+      if (index <= memBase.index() || index > memLast()) {
+        throw failure("node " + id + " reads index " + index + " of its log, which holds " + (memBase.index() + 1)
+            + ".." + memLast() + (index <= memBase.index() ? " (purged up to " + memBase + ")" : ""));
+      }
+      return memLog.get((int) (index - memBase.index() - 1));
+    }
+
+    /** The engine has forgotten the log up to {@code upTo} (a purge, or an installed snapshot). */
+    void purgeMemLog(final LogId upTo) {
+      if (upTo.index() <= memBase.index()) {
+        return;
+      }
+      if (upTo.index() <= memLast() && !memAt(upTo.index()).logId().equals(upTo)) {
+        throw failure("node " + id + " purges its log up to " + upTo + " but holds " + memAt(upTo.index()).logId()
+            + " there");
+      }
+      memLog.subList(0, (int) Math.min(memLog.size(), upTo.index() - memBase.index())).clear();
+      memBase = upTo;
+    }
+
+    long diskLast() {
+      return diskBase.index() + disk.size();
+    }
+
+    long diskSynced() {
+      return diskBase.index() + syncedRecords;
+    }
+
+    Rec diskAt(final long index) {
+      if (index <= diskBase.index() || index > diskLast()) {
+        throw failure("node " + id + " reads index " + index + " of its disk, which holds " + (diskBase.index() + 1)
+            + ".." + diskLast() + (index <= diskBase.index() ? " (purged up to " + diskBase + ")" : ""));
+      }
+      return disk.get((int) (index - diskBase.index() - 1));
+    }
+
+    void purgeDisk(final LogId upTo) {
+      if (upTo.index() <= diskBase.index()) {
+        return;
+      }
+      if (upTo.index() <= diskLast() && !diskAt(upTo.index()).entry.logId().equals(upTo)) {
+        throw failure("node " + id + " purges its disk up to " + upTo + " but holds "
+            + diskAt(upTo.index()).entry.logId() + " there");
+      }
+      final int k = (int) Math.min(disk.size(), upTo.index() - diskBase.index());
+      disk.subList(0, k).clear();
+      syncedRecords = Math.max(0, syncedRecords - k);
+      diskBase = upTo;
+    }
+
     void boot() {
       if (failed) {
         return;
@@ -999,15 +1328,16 @@ public final class Simulation {
       // node refuses to start (an operator must rebuild it), so damaged data is never served.
       for (int i = 0; i < disk.size(); i++) {
         if (!disk.get(i).intact()) {
+          final long index = diskBase.index() + i + 1;
           if (i >= syncedRecords) {
-            note("node " + id + " recovery drops a torn record at index " + (i + 1) + " and " + (disk.size() - i - 1)
+            note("node " + id + " recovery drops a torn record at index " + index + " and " + (disk.size() - i - 1)
                 + " after it");
             while (disk.size() > i) {
               disk.remove(disk.size() - 1);
             }
             stats.tornWrites++;
           } else {
-            note("node " + id + " recovery finds a damaged synced record at index " + (i + 1) + ": node stopped");
+            note("node " + id + " recovery finds a damaged synced record at index " + index + ": node stopped");
             stats.corruptionsDetected++;
             failed = true;
             up = false;
@@ -1019,41 +1349,105 @@ public final class Simulation {
       syncedRecords = disk.size();
       up = true;
       incarnation++;
-      memLog.clear();
-      for (final Rec r : disk) {
-        memLog.add(r.entry);
-      }
       ioQueue.clear();
       ioScheduled = false;
       ioDone = 0;
       held.clear();
       kv.clear();
+      kvDigest = 0;
       applied = LogId.ZERO;
+      appliedMembership = StoredMembership.EMPTY;
+      snapshotIoFree = 0;
+      receiver = null;
       lastCommitted = 0;
       ledTerm = 0;
       pending.clear();
       reads.clear();
+      // As the runtime: the state machine (empty here: it is not durable) is restored from the
+      // latest snapshot, and the log is cut at the snapshot if it does not go on from it (a crash
+      // between a snapshot's install and the purge of the log behind it).
+      final SnapshotMeta snapshot = snap == null ? null : snap.meta();
+      if (snapshot != null) {
+        restore(snap, "restored");
+        stats.snapshotsRestored++;
+        cutLogAtSnapshot(snapshot.lastLogId());
+      }
+      if (applied.index() < diskBase.index()) {
+        throw failure("node " + id + " restarts with its log purged up to " + diskBase
+            + " and no snapshot covering it (latest: " + (snapshot == null ? "none" : snapshot.lastLogId()) + ")");
+      }
+      memLog.clear();
+      for (final Rec r : disk) {
+        memLog.add(r.entry);
+      }
+      memBase = diskBase;
       engine = new Engine(id, cfg.config(), new SplittableRandom(cfg.seed() * 1_000_003L + id * 7919L + incarnation),
-          durableVote, LogId.ZERO, durableCommitted, LogId.ZERO);
+          durableVote, diskBase, durableCommitted, applied);
       for (final InjectedBug bug : bugs) {
         engine.injectBug(io.raftkit.engine.core.KnownBug.valueOf(bug.name()));
       }
       for (final Entry e : memLog) {
         engine.recoverEntry(e);
       }
+      if (snapshot != null) {
+        engine.recoverSnapshot(snapshot);
+      }
+      appliedMembership = engine.membershipAt(applied.index());
       engine.start(clock());
       dispatch();
       scheduleTick();
     }
 
     /**
+     * Makes the disk's log go on from the snapshot ending at {@code s}, as the runtime does at a
+     * restart: unchanged if it holds {@code s} itself or is purged beyond it; else it is emptied
+     * and starts after {@code s}.
+     */
+    void cutLogAtSnapshot(final LogId s) {
+      if (diskBase.index() >= s.index()) {
+        return;
+      }
+      if (diskLast() >= s.index()) {
+        final LogId there = diskAt(s.index()).entry.logId();
+        if (there.equals(s)) {
+          return;
+        }
+        note("node " + id + " holds " + there + " where its snapshot ends at " + s + ": the log is dropped");
+      } else {
+        note("node " + id + "'s log ends at " + diskLast() + " before its snapshot's " + s
+            + ": the log starts after the snapshot");
+      }
+      disk.clear();
+      syncedRecords = 0;
+      diskBase = s;
+    }
+
+    /** Replaces the state machine's state with a snapshot's. */
+    void restore(final SimSnapshot s, final String what) {
+      checkSnapshot(this, s.meta(), s.bytes(), what);
+      kv.clear();
+      kv.putAll(decodeKv(s.bytes()));
+      kvDigest = digestOf(kv);
+      applied = s.meta().lastLogId();
+      appliedMembership = s.meta().membership();
+    }
+
+    /**
      * The process dies. Without disk faults every unsynced write is lost. With them, a prefix of
      * the unsynced writes may have reached the disk, the next append may be torn, and (on at most
-     * a minority of the nodes of a run) a bit of a record may flip.
+     * a minority of the nodes of a run) a bit of a record may flip. The snapshot store keeps its
+     * latest snapshot; a snapshot being built or received is lost.
      */
     void crash(final boolean diskFaults) {
       up = false;
       pausedUntil = 0;
+      if (receiver != null) {
+        stats.crashesWhileReceivingSnapshot++;
+        lostHalfReceivedSnapshot = true;
+        note("node " + id + " loses the half-received snapshot " + receiver.meta.snapshotId() + " ("
+            + receiver.next() + " bytes)");
+        receiver = null;
+      }
       if (diskFaults) {
         final int keep = random.nextInt(ioQueue.size() + 1);
         for (int i = 0; i < keep; i++) {
@@ -1065,12 +1459,12 @@ public final class Simulation {
         // Flips land in what a quorum holds (the cluster's committed prefix): the node's loss is
         // then the loss of a minority, which Raft survives. (A flip in the only copy of an entry
         // would be data loss no protocol recovers from.)
-        final int limit = (int) Math.min(disk.size(), maxCommittedIndex);
+        final int limit = (int) Math.max(0, Math.min(diskLast(), maxCommittedIndex) - diskBase.index());
         if (limit > 0 && random.nextInt(10) == 0
             && (flippedNodes.contains(id) || flippedNodes.size() < (cfg.nodes() - 1) / 2)) {
           flippedNodes.add(id);
           final int at = random.nextInt(limit);
-          note("flip a bit in node " + id + "'s record at index " + (at + 1));
+          note("flip a bit in node " + id + "'s record at index " + (diskBase.index() + at + 1));
           disk.set(at, flipped(disk.get(at)));
         }
       }
@@ -1101,16 +1495,32 @@ public final class Simulation {
       });
     }
 
+    /**
+     * Executes what the engine emitted, until it emits nothing more: applying entries reports
+     * back to the engine at once (as the runtime's apply thread enqueues it), which may emit more
+     * (reads ready, a snapshot to build).
+     */
     void dispatch() {
       final List<Command> out = new ArrayList<>();
       engine.drainCommands(out);
-      for (final Command c : out) {
-        final long await = c.awaitIo();
-        if (await > ioDone || (await > 0 && !held.isEmpty())) {
-          held.addLast(c);
-        } else {
-          execute(c);
+      while (!out.isEmpty()) {
+        installingUpTo = 0;
+        for (final Command c : out) {
+          if (c instanceof Command.InstallSnapshot in) {
+            installingUpTo = Math.max(installingUpTo, in.meta().lastLogId().index());
+          }
         }
+        for (final Command c : out) {
+          final long await = c.awaitIo();
+          if (await > ioDone || (await > 0 && !held.isEmpty())) {
+            held.addLast(c);
+          } else {
+            execute(c);
+          }
+        }
+        out.clear();
+        engine.endBatch();
+        engine.drainCommands(out);
       }
     }
 
@@ -1118,21 +1528,26 @@ public final class Simulation {
       switch (c.kind()) {
         case APPEND_ENTRIES -> {
           final List<Entry> entries = ((Command.AppendEntries) c).entries();
-          if (!entries.isEmpty() && entries.get(0).index() != memLog.size() + 1) {
-            throw failure("node " + id + " appends " + entries.get(0).logId() + " after last index " + memLog.size());
+          if (!entries.isEmpty() && entries.get(0).index() != memLast() + 1) {
+            throw failure("node " + id + " appends " + entries.get(0).logId() + " after last index " + memLast());
           }
           memLog.addAll(entries);
           queueIo(c);
         }
         case TRUNCATE_LOG -> {
           final long from = ((Command.TruncateLog) c).fromIndex();
-          for (long i = from; i <= memLog.size(); i++) {
-            final LogId mine = memLog.get((int) i - 1).logId();
+          if (from <= memBase.index()) {
+            throw failure("node " + id + " truncates its log from index " + from + " but has purged it up to " + memBase);
+          }
+          // An install of a snapshot emitted with the truncation replaces the entries it covers:
+          // dropping them first is no loss, even where they are committed.
+          for (long i = Math.max(from, installingUpTo + 1); i <= memLast(); i++) {
+            final LogId mine = memAt(i).logId();
             if (mine.equals(committedAt.get(i))) {
               throw failure("node " + id + " truncates committed entry " + mine);
             }
           }
-          while (memLog.size() >= from) {
+          while (memLast() >= from) {
             memLog.remove(memLog.size() - 1);
           }
           queueIo(c);
@@ -1144,7 +1559,10 @@ public final class Simulation {
         }
         case SEND_APPEND -> {
           final Command.SendAppend a = (Command.SendAppend) c;
-          final List<Entry> entries = new ArrayList<>(memLog.subList((int) a.fromIndex() - 1, (int) a.toIndex() - 1));
+          final List<Entry> entries = new ArrayList<>((int) (a.toIndex() - a.fromIndex()));
+          for (long i = a.fromIndex(); i < a.toIndex(); i++) {
+            entries.add(memAt(i));
+          }
           send(this, a.target(), a.toRequest(id, entries),
               r -> engine.handleAppendResponse(a.target(), (AppendResponse) r, a.epoch()),
               () -> engine.handleAppendFailure(a.target(), a.epoch()));
@@ -1179,7 +1597,8 @@ public final class Simulation {
           }
         }
         case COMPLETE, FAIL -> {
-          // membership changes and transfers: their effect shows in the log and the roles
+          // membership changes, transfers and snapshot triggers: their effect shows in the log,
+          // the roles and the snapshot stores
         }
         case SEND_READ_INDEX -> {
           // A follower or learner asks the leader for a read index (follower reads).
@@ -1187,11 +1606,151 @@ public final class Simulation {
           send(this, r.target(), r.request(), x -> engine.handleReadIndexResponse(r.batch(), (ReadIndexResponse) x),
               () -> engine.handleReadIndexFailure(r.batch(), "no answer within the RPC timeout"));
         }
-        case BUILD_SNAPSHOT, PURGE_LOG, SEND_SNAPSHOT, RECEIVE_SNAPSHOT_CHUNK, INSTALL_SNAPSHOT ->
-            // Snapshots and log purges are not simulated yet (the snapshot policy's 10,000 entries
-            // are never reached in a run): fail rather than pretend.
-            throw failure("node " + id + " emitted " + c.kind() + ", which the simulator does not model yet");
+        case BUILD_SNAPSHOT -> buildSnapshot();
+        case PURGE_LOG -> {
+          final LogId upTo = ((Command.PurgeLog) c).upTo();
+          if (snap == null || upTo.index() > snap.meta().lastLogId().index() || upTo.index() > applied.index()) {
+            throw failure("node " + id + " purges its log up to " + upTo + " beyond its latest durable snapshot ("
+                + (snap == null ? "none" : snap.meta().lastLogId()) + ") or what it applied (" + applied + ")");
+          }
+          purgeMemLog(upTo);
+          stats.logPurges++;
+          queueIo(c); // the log writer purges the disk, in order with the other IO
+        }
+        case SEND_SNAPSHOT -> {
+          final Command.SendSnapshot s = (Command.SendSnapshot) c;
+          if (snap == null) {
+            throw failure("node " + id + " must stream a snapshot to node " + s.target() + " (its log is purged up to "
+                + memBase + ") but its snapshot store is empty");
+          }
+          new SnapshotStream(this, s.target(), s.term(), snap).send(0);
+        }
+        case RECEIVE_SNAPSHOT_CHUNK -> receiveChunk((Command.ReceiveSnapshotChunk) c);
+        case INSTALL_SNAPSHOT -> installSnapshot((Command.InstallSnapshot) c);
       }
+    }
+
+    /** A disk write and sync takes this long. */
+    long ioNanos() {
+      return random.nextLong(50_000, cfg.maxIoMillis() * MS + 50_001);
+    }
+
+    /** Runs {@code op} on the snapshot IO thread after {@code nanos}, after the ops before it. */
+    void snapshotIo(final String what, final long nanos, final Runnable op) {
+      snapshotIoFree = Math.max(now, snapshotIoFree) + nanos;
+      final int inc = incarnation;
+      at(snapshotIoFree, what, () -> {
+        if (up && incarnation == inc) {
+          op.run();
+        }
+      });
+    }
+
+    /**
+     * BUILD_SNAPSHOT, as the runtime: the apply thread captures the state at what it has applied
+     * (here at once, since applying is synchronous); the snapshot IO thread writes it and makes it
+     * the store's latest, unless a snapshot at least as new arrived from the leader meanwhile, and
+     * reports. A crash before the write is durable loses it, and nothing is reported.
+     */
+    void buildSnapshot() {
+      final int inc = incarnation;
+      if (applied.index() == 0) {
+        at(now, "snapshot-failed " + id, () -> {
+          if (up && incarnation == inc) {
+            step(this, e -> e.handleSnapshotFailed(new InvalidRequestException(
+                "node " + id + " has applied nothing yet: there is nothing to snapshot"), false));
+          }
+        });
+        return;
+      }
+      final SnapshotMeta meta = new SnapshotMeta(applied, appliedMembership,
+          "n" + id + "-t" + applied.term() + "-i" + applied.index() + "-" + (++snapshotSeq));
+      final byte[] bytes = encodeKv(kv);
+      checkSnapshot(this, meta, bytes, "built");
+      snapshotIo("snapshot-write " + id + " " + meta.lastLogId(), ioNanos(), () -> {
+        if (snap != null && meta.lastLogId().index() <= snap.meta().lastLogId().index()) {
+          step(this, e -> e.handleSnapshotBuilt(null));
+          return;
+        }
+        snap = new SimSnapshot(meta, bytes);
+        stats.snapshotsBuilt++;
+        step(this, e -> e.handleSnapshotBuilt(meta));
+      });
+    }
+
+    /**
+     * RECEIVE_SNAPSHOT_CHUNK, as the runtime's snapshot IO thread: a chunk at offset 0 abandons a
+     * half-received snapshot and starts this one (or answers done if the store holds one at least
+     * as new); a chunk that does not continue the current snapshot abandons it and asks for
+     * offset 0. The last chunk makes the snapshot durable and the store's latest atomically, then
+     * the engine hears of it (and answers). A crash before that loses the half-received snapshot.
+     */
+    void receiveChunk(final Command.ReceiveSnapshotChunk c) {
+      final InstallSnapshotRequest req = c.request();
+      final Reply reply = (Reply) c.replyTo();
+      final SnapshotMeta meta = req.meta();
+      final long nanos = req.done() ? ioNanos() : random.nextLong(10_000, cfg.maxIoMillis() * MS / 4 + 10_001);
+      snapshotIo("snapshot-chunk " + id + " " + meta.lastLogId() + "@" + req.offset() + (req.done() ? " last" : ""),
+          nanos, () -> {
+            if (req.offset() == 0) {
+              receiver = null;
+              if (snap != null && meta.lastLogId().index() <= snap.meta().lastLogId().index()) {
+                respond(reply, new InstallSnapshotResponse(req.term(), 0, true));
+                return;
+              }
+              receiver = new Receiver(meta);
+            } else if (receiver == null || !receiver.meta.equals(meta) || receiver.next() != req.offset()) {
+              receiver = null;
+              respond(reply, new InstallSnapshotResponse(req.term(), 0, false));
+              return;
+            }
+            receiver.bytes.writeBytes(req.data());
+            if (!req.done()) {
+              respond(reply, new InstallSnapshotResponse(req.term(), receiver.next(), false));
+              if (faultsOn && cfg.crashes() && random.nextInt(10) == 0) {
+                crashSoon(this, "while receiving snapshot " + meta.snapshotId(), random.nextBoolean());
+              }
+              return;
+            }
+            final byte[] bytes = receiver.bytes.toByteArray();
+            receiver = null;
+            checkSnapshot(this, meta, bytes, "received");
+            snap = new SimSnapshot(meta, bytes);
+            step(this, e -> e.handleSnapshotReceived(meta, reply));
+            if (faultsOn && cfg.crashes() && random.nextInt(8) == 0) {
+              // Before the install's log purge is durable: the restart must cut the log itself.
+              crashSoon(this, "right after a received snapshot became durable", true);
+            }
+          });
+    }
+
+    /**
+     * INSTALL_SNAPSHOT, as the runtime: client writes the snapshot covers can no longer be settled
+     * here (their outcome is unknown); the state machine is restored from the store's latest,
+     * which must be this snapshot; the log writer purges the log behind it, in order with the
+     * other IO, and reports the IO done.
+     */
+    void installSnapshot(final Command.InstallSnapshot c) {
+      final SnapshotMeta meta = c.meta();
+      final LogId last = meta.lastLogId();
+      if (snap == null || !snap.meta().snapshotId().equals(meta.snapshotId())) {
+        throw failure("node " + id + " installs snapshot " + meta.snapshotId() + " but the store's latest is "
+            + (snap == null ? "none" : snap.meta().snapshotId()));
+      }
+      for (final Long index : new TreeSet<>(pending.keySet())) {
+        if (index <= last.index()) {
+          for (final ClientCall call : pending.remove(index)) {
+            call.client.nodeLost(call);
+          }
+        }
+      }
+      note("node " + id + " installs snapshot " + meta.snapshotId() + " at " + last + " (log " + memBase + ".."
+          + memLast() + ", applied " + applied + ")");
+      restore(snap, "installed");
+      purgeMemLog(last);
+      stats.snapshotsInstalled++;
+      queueIo(c);
+      engine.handleApplied(applied);
     }
 
     void queueIo(final Command c) {
@@ -1213,13 +1772,20 @@ public final class Simulation {
         case APPEND_ENTRIES -> {
           final Command.AppendEntries a = (Command.AppendEntries) c;
           for (final Entry e : a.entries()) {
+            if (e.index() != diskLast() + 1) {
+              throw failure("node " + id + " writes " + e.logId() + " after its disk's last index " + diskLast());
+            }
             disk.add(Rec.of(e));
           }
           return a.ioSeq();
         }
         case TRUNCATE_LOG -> {
           final Command.TruncateLog t = (Command.TruncateLog) c;
-          while (disk.size() >= t.fromIndex()) {
+          if (t.fromIndex() <= diskBase.index()) {
+            throw failure("node " + id + " truncates its disk from index " + t.fromIndex() + " but purged it up to "
+                + diskBase);
+          }
+          while (diskLast() >= t.fromIndex()) {
             disk.remove(disk.size() - 1);
           }
           syncedRecords = Math.min(syncedRecords, disk.size());
@@ -1233,6 +1799,15 @@ public final class Simulation {
         case SAVE_COMMITTED -> {
           durableCommitted = ((Command.SaveCommitted) c).committed();
           return 0;
+        }
+        case PURGE_LOG -> {
+          purgeDisk(((Command.PurgeLog) c).upTo());
+          return 0;
+        }
+        case INSTALL_SNAPSHOT -> {
+          final Command.InstallSnapshot in = (Command.InstallSnapshot) c;
+          purgeDisk(in.meta().lastLogId());
+          return in.ioSeq();
         }
         default -> throw new IllegalStateException("not IO: " + c);
       }
@@ -1273,11 +1848,14 @@ public final class Simulation {
 
     void apply(final LogId upTo) {
       for (long i = applied.index() + 1; i <= upTo.index(); i++) {
-        if (i > disk.size() || i > syncedRecords) {
-          throw failure("node " + id + " applies index " + i + " which is not durable (durable last="
-              + Math.min(disk.size(), syncedRecords) + ")");
+        if (i <= diskBase.index()) {
+          throw failure("node " + id + " applies index " + i + ", which its disk has purged (up to " + diskBase + ")");
         }
-        final Rec rec = disk.get((int) i - 1);
+        if (i > diskSynced()) {
+          throw failure("node " + id + " applies index " + i + " which is not durable (durable last=" + diskSynced()
+              + ")");
+        }
+        final Rec rec = diskAt(i);
         if (!rec.intact()) {
           throw failure("node " + id + " applies a damaged record at index " + i + ": " + rec.entry);
         }
@@ -1288,7 +1866,15 @@ public final class Simulation {
               + first.entry.logId() + (first.crc != rec.crc ? " (other bytes)" : ""));
         }
         final KvModel.Output output = entry.kind() == EntryKind.NORMAL ? applyKv(entry.payload()) : null;
+        if (entry.kind() == EntryKind.MEMBERSHIP) {
+          appliedMembership = new StoredMembership(entry.logId(), entry.membership());
+          appliedMemberships.putIfAbsent(i, entry.logId());
+        }
         applied = entry.logId();
+        final Long state = stateDigestAt.putIfAbsent(i, kvDigest);
+        if (state != null && state != kvDigest) {
+          throw failure("node " + id + "'s state after applying index " + i + " differs from another node's there");
+        }
         final List<ClientCall> calls = pending.remove(i);
         if (calls != null) {
           for (final ClientCall call : calls) {
@@ -1306,11 +1892,16 @@ public final class Simulation {
 
     KvModel.Output applyKv(final byte[] payload) {
       final KvModel.Input in = decode(payload);
-      final KvModel.Step<Long, KvModel.Output> s = KvModel.INSTANCE.apply(kv.get(in.key()), in);
+      final Long before = kv.get(in.key());
+      final KvModel.Step<Long, KvModel.Output> s = KvModel.INSTANCE.apply(before, in);
+      if (before != null) {
+        kvDigest -= digestOf(in.key(), before);
+      }
       if (s.state() == null) {
         kv.remove(in.key());
       } else {
         kv.put(in.key(), s.state());
+        kvDigest += digestOf(in.key(), s.state());
       }
       return s.output();
     }
@@ -1319,7 +1910,13 @@ public final class Simulation {
   // ---------------------------------------------------------------------------------------------
   // Invariants.
 
-  private void check(final Node n) {
+  /**
+   * Checks the invariants after a step of {@code n}.
+   *
+   * @param before the effective membership of {@code n} before the step if it was leader, else
+   *     null
+   */
+  private void check(final Node n, final Membership before) {
     final Engine e = n.engine;
     final long term = e.vote().term();
     maxTerm = Math.max(maxTerm, term);
@@ -1335,6 +1932,7 @@ public final class Simulation {
       throw failure("node " + n.id + " commit index went back from " + n.lastCommitted + " to " + committed);
     }
     if (committed > n.lastCommitted && leader) {
+      checkDurableOnQuorum(n, e.committed(), before);
       maybeCrashAt(n, 0.25, "after counting a commit", false);
     }
     if (cfg.figure8() && faultsOn && leader) {
@@ -1351,11 +1949,13 @@ public final class Simulation {
         isolateInTurn(n, 0, random.nextLong(200, 1_000) * MS, "right after counting a commit");
       }
     }
-    for (long i = n.lastCommitted + 1; i <= committed; i++) {
-      if (i > n.memLog.size()) {
-        throw failure("node " + n.id + " committed index " + i + " beyond its log of " + n.memLog.size());
+    // Indexes below the node's purged id it no longer holds (purged, or only ever received
+    // through a snapshot): the snapshot checks cover them.
+    for (long i = Math.max(n.lastCommitted + 1, n.memBase.index()); i <= committed; i++) {
+      if (i > n.memLast()) {
+        throw failure("node " + n.id + " committed index " + i + " beyond its log of " + n.memLast());
       }
-      final LogId mine = n.memLog.get((int) i - 1).logId();
+      final LogId mine = i == n.memBase.index() ? n.memBase : n.memAt(i).logId();
       final LogId first = committedAt.putIfAbsent(i, mine);
       if (first != null && !first.equals(mine)) {
         throw failure("index " + i + " committed as " + first + " elsewhere but as " + mine + " on node " + n.id);
@@ -1366,6 +1966,49 @@ public final class Simulation {
     if (n.applied.index() > committed) {
       throw failure("node " + n.id + " applied " + n.applied + " beyond its commit index " + committed);
     }
+  }
+
+  /**
+   * A leader commits only what a quorum of every voter set holds durably (§5.3, with the
+   * durability the thesis §3.8 asks of votes and appends): synced on its disk, or covered by its
+   * durable snapshot. The voter sets are the leader's before or after the step that counted the
+   * commit (the step may have changed them); the check fails only if neither has such a quorum.
+   */
+  private void checkDurableOnQuorum(final Node l, final LogId c, final Membership before) {
+    final Membership after = l.engine.effectiveMembership().membership();
+    if (hasDurableQuorum(after, c) || before != null && hasDurableQuorum(before, c)) {
+      return;
+    }
+    final List<Long> holders = new ArrayList<>();
+    for (final Node x : nodes.values()) {
+      if (holdsDurably(x, c)) {
+        holders.add(x.id);
+      }
+    }
+    throw failure("leader " + l.id + " committed " + c + " but only nodes " + holders + " hold it durably; voters "
+        + after.configs());
+  }
+
+  private boolean hasDurableQuorum(final Membership m, final LogId c) {
+    for (final Set<Long> voters : m.configs()) {
+      int durable = 0;
+      for (final Long id : voters) {
+        if (holdsDurably(nodes.get(id), c)) {
+          durable++;
+        }
+      }
+      if (durable <= voters.size() / 2) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean holdsDurably(final Node x, final LogId c) {
+    if (x.snap != null && x.snap.meta().lastLogId().index() >= c.index() || x.diskBase.index() >= c.index()) {
+      return true;
+    }
+    return x.diskSynced() >= c.index() && x.diskAt(c.index()).entry.logId().equals(c);
   }
 
   private Node leader() {
@@ -1397,6 +2040,9 @@ public final class Simulation {
           .append(" vote=").append(n.up ? n.engine.vote() : n.durableVote)
           .append(" last=").append(n.up ? n.engine.lastLogId() : "-")
           .append(" committed=").append(n.up ? n.engine.committed() : "-")
+          .append(" applied=").append(n.up ? n.applied : "-")
+          .append(" purged=").append(n.up ? n.engine.purgedLogId() : n.diskBase)
+          .append(" snapshot=").append(n.snap == null ? "-" : n.snap.meta().lastLogId())
           .append(n.up && !n.engine.effectiveMembership().isEmpty()
               ? " membership=" + n.engine.effectiveMembership().membership().configs() : "")
           .append(String.format(" clock=%+.4f", n.rate - 1));
