@@ -699,6 +699,9 @@ final class RaftNode<R> implements Raft<R> {
         publishMetrics();
         dispatch();
         if (n == 0) {
+          if (Idle.yieldWhileEmpty(events)) {
+            continue;
+          }
           engineParked = true;
           if (events.isEmpty() && running) {
             final long wait = engine.nextDeadlineNanos() - System.nanoTime();

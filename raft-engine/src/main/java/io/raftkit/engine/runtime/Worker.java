@@ -77,6 +77,9 @@ final class Worker<T> {
         batch.add(item);
       }
       if (batch.isEmpty()) {
+        if (Idle.yieldWhileEmpty(queue)) {
+          continue;
+        }
         parked = true;
         if (queue.isEmpty() && running) {
           LockSupport.park(this);

@@ -76,7 +76,7 @@ public final class Network {
               t.setDaemon(true);
               return t;
             });
-    // Every RPC schedules a timeout that is usually cancelled: drop cancelled tasks at once.
+    // Delayed deliveries and sweeps can be cancelled: drop cancelled tasks at once.
     scheduler.setRemoveOnCancelPolicy(true);
     scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
   }
@@ -263,9 +263,15 @@ public final class Network {
     if (closed) {
       throw new IOException("network=" + name + " is closed; cannot bind address=" + context.bindAddress());
     }
-    final LocalTransport transport = new LocalTransport(this, context);
+    final LocalTransport transport;
+    try {
+      transport = new LocalTransport(this, context);
+    } catch (final java.util.concurrent.RejectedExecutionException e) {
+      throw new IOException("network=" + name + " is closed; cannot bind address=" + context.bindAddress(), e);
+    }
     final LocalTransport existing = byAddress.putIfAbsent(context.bindAddress(), transport);
     if (existing != null) {
+      transport.close(); // stops its timeout sweep; the address stays the existing one's
       throw new IOException(
           "address=" + context.bindAddress() + " is already bound in network=" + name + " by nodeId="
               + existing.nodeId() + " (nodeId=" + context.nodeId() + " asked for it)");
@@ -284,6 +290,15 @@ public final class Network {
    */
   ScheduledFuture<?> schedule(final Runnable task, final long nanos) {
     return scheduler.schedule(task, nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Runs {@code task} every {@code periodNanos} on the scheduler thread until cancelled.
+   *
+   * @throws java.util.concurrent.RejectedExecutionException if the network is closed
+   */
+  ScheduledFuture<?> scheduleRepeating(final Runnable task, final long periodNanos) {
+    return scheduler.scheduleAtFixedRate(task, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
   }
 
   /** Starts delivering a request; every outcome ends in {@code result}. Never throws. */
