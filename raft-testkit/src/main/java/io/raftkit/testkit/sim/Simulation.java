@@ -51,16 +51,20 @@ import java.util.zip.CRC32C;
 /**
  * One deterministic simulated run: real engines, a simulated network (loss, duplication, delay
  * and reordering, partitions), simulated disks (a crash loses unsynced writes or keeps part of
- * them, may tear the last one, and may flip a bit, which checksums catch), simulated clocks (drift
- * and jumps) and background membership changes and leadership transfers, all driven from one seed
- * in one thread.
+ * them, may tear the last one, and may flip a bit, which checksums catch) and snapshot stores,
+ * simulated clocks (drift and jumps) and background membership changes, leadership transfers,
+ * snapshots and log purges, all driven from one seed in one thread. The engines' commands are
+ * executed as the runtime ({@code RaftNode}) executes them, snapshot streaming included.
  *
  * <p>After every step it checks: at most one leader per term; an index committed anywhere holds
- * the same entry everywhere (and no node truncates a committed entry); every node applies the
- * same entry (same bytes) at the same index, never a damaged record; commit and applied indexes of
- * a running node never go back. At the end it heals every fault, checks that a leader is elected
- * and commits within 20 election timeouts, reads every key, and checks the whole client history
- * (writes, reads through the log, ReadIndex and lease reads) for linearizability.
+ * the same entry everywhere (and no node truncates a committed entry); a leader commits only what
+ * a quorum of every voter set holds durably; every node applies the same entry (same bytes) at
+ * the same index, never a damaged record, and reaches the same state there; a snapshot holds the
+ * state the nodes had at its last index; no node reads an entry it purged; commit and applied
+ * indexes of a running node never go back. At the end it heals every fault, checks that a leader
+ * is elected and commits within 20 election timeouts, reads every key, checks that every running
+ * member catches up with the leader's commit index, and checks the whole client history (writes,
+ * reads through the log, ReadIndex and lease reads) for linearizability.
  *
  * <p>Not thread-safe; single use.
  */

@@ -24,6 +24,11 @@
  *       adds or removes one or two voters, or replaces the voter set (3 to 7 voters, through
  *       joint consensus), and hands leadership to a random voter. Nodes the committed membership
  *       no longer holds are stopped (their disk is kept) and started again when a change adds them.
+ *   <li><b>Snapshots:</b> in most runs a small snapshot policy, snapshots triggered and logs
+ *       purged in the background, and followers that fell behind the leader's purged log brought
+ *       back by a snapshot streamed in small chunks over the faulty network; each node has a
+ *       durable snapshot store, restored at a restart, and a crash loses a snapshot being built
+ *       or received (see {@code docs/testing.md}).
  *   <li><b>Clients:</b> put, get and compare-and-set over 10 to 50 keys with unique values; gets
  *       through the log, by ReadIndex or by lease (a refused lease read falls back to ReadIndex);
  *       read-heavy runs add readers with a stale view of the leader and three hot keys.
@@ -39,7 +44,9 @@
  * never acknowledged those entries); damage in synced records is corruption, and the node refuses
  * to start and stays down for the rest of the run (counted in {@link
  * io.raftkit.testkit.sim.SimResult#corruptionsDetected()}). Applying a damaged record, or other
- * bytes than another node applied at the same index, fails the run. A run that lost a node for
+ * bytes than another node applied at the same index, fails the run. A leader must commit only
+ * what a quorum of every voter set holds durably (on disk or in a snapshot), and a snapshot must
+ * hold the state every node had after applying its last index (a digest of the map). A run that lost a node for
  * good still has its safety and linearizability checked, but liveness after healing is not
  * required of it (see {@code docs/testing.md}).
  */
