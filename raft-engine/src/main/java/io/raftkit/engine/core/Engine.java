@@ -91,6 +91,8 @@ public final class Engine {
   private long voteSeq;
   private final ArrayDeque<IoRecord> ioRecords = new ArrayDeque<>();
   private Command.AppendEntries openAppend;
+  /** The size of the last local append batch: the capacity of the next one's list. */
+  private int lastAppendBatch = 4;
 
   // Timers, in the caller's nanoseconds; Long.MAX_VALUE when off.
   private long electionDeadline = Long.MAX_VALUE;
@@ -382,7 +384,10 @@ public final class Engine {
   public void drainCommands(final List<Command> dst) {
     dst.addAll(out);
     out.clear();
-    openAppend = null;
+    if (openAppend != null) {
+      lastAppendBatch = Math.max(4, Math.min(openAppend.entries().size(), 8192));
+      openAppend = null;
+    }
   }
 
   /** The commands emitted and not yet drained (a view, for tests). */
@@ -1726,7 +1731,9 @@ public final class Engine {
       openAppend.entries().add(entry);
       ioRecords.peekLast().logId = entry.logId();
     } else {
-      final ArrayList<Entry> list = new ArrayList<>();
+      // Sized like the last batch: growing a list of thousands of entries by doubling was a
+      // tenth of the leader's CPU at 256 clients.
+      final ArrayList<Entry> list = new ArrayList<>(lastAppendBatch);
       list.add(entry);
       openAppend = new Command.AppendEntries(list, ++ioSeq);
       ioRecords.addLast(new IoRecord(ioSeq, entry.logId()));

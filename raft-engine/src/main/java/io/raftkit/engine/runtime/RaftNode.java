@@ -99,7 +99,8 @@ final class RaftNode<R> implements Raft<R> {
   // Engine thread.
   private final Thread engineThread;
   private final ConcurrentLinkedQueue<Runnable> events = new ConcurrentLinkedQueue<>();
-  private volatile boolean engineParked;
+  /** Set by the engine thread before it parks; the first producer to clear it unparks it. */
+  private final java.util.concurrent.atomic.AtomicBoolean engineParked = new java.util.concurrent.atomic.AtomicBoolean();
   private volatile boolean running = true;
   private final ArrayList<Command> commands = new ArrayList<>();
   private final ArrayDeque<Command> held = new ArrayDeque<>();
@@ -656,7 +657,9 @@ final class RaftNode<R> implements Raft<R> {
       return false;
     }
     events.offer(event);
-    if (engineParked) {
+    // One unpark per park: a burst of producers (an applier completing hundreds of writes whose
+    // callbacks write again) would otherwise each pay for an unpark call.
+    if (engineParked.get() && engineParked.compareAndSet(true, false)) {
       LockSupport.unpark(engineThread);
     }
     return true;
@@ -702,14 +705,14 @@ final class RaftNode<R> implements Raft<R> {
           if (Idle.yieldWhileEmpty(events)) {
             continue;
           }
-          engineParked = true;
+          engineParked.set(true);
           if (events.isEmpty() && running) {
             final long wait = engine.nextDeadlineNanos() - System.nanoTime();
             if (wait > 0) {
               LockSupport.parkNanos(this, Math.min(wait, TimeUnit.MILLISECONDS.toNanos(100)));
             }
           }
-          engineParked = false;
+          engineParked.set(false);
         }
       }
     } catch (final Throwable t) {

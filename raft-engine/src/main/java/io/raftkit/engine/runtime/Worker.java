@@ -20,7 +20,8 @@ final class Worker<T> {
   private final Consumer<Throwable> onError;
   private final Thread thread;
   private volatile boolean running = true;
-  private volatile boolean parked;
+  /** Set by the thread before it parks; the first producer to clear it unparks it. */
+  private final java.util.concurrent.atomic.AtomicBoolean parked = new java.util.concurrent.atomic.AtomicBoolean();
 
   Worker(final String name, final Consumer<List<T>> onBatch, final Consumer<Throwable> onError) {
     this.onBatch = onBatch;
@@ -35,7 +36,7 @@ final class Worker<T> {
 
   void submit(final T item) {
     queue.offer(item);
-    if (parked) {
+    if (parked.get() && parked.compareAndSet(true, false)) {
       LockSupport.unpark(thread);
     }
   }
@@ -80,11 +81,11 @@ final class Worker<T> {
         if (Idle.yieldWhileEmpty(queue)) {
           continue;
         }
-        parked = true;
+        parked.set(true);
         if (queue.isEmpty() && running) {
           LockSupport.park(this);
         }
-        parked = false;
+        parked.set(false);
         continue;
       }
       try {
