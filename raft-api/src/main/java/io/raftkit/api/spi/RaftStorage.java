@@ -8,9 +8,10 @@ import java.io.IOException;
  * The durable state of one node: its log, its vote, its commit hint and its snapshots.
  *
  * <p><b>Threading:</b> the runtime calls the write methods ({@link #saveVote}, {@link
- * #saveCommitted}, and the log's write methods) from one thread, the node's log-writer thread.
- * Read methods may be called from any thread at any time and must be safe concurrently with
- * writes.
+ * #saveCommitted}, and the log's write methods) from one thread at a time, in order: the node's
+ * log-writer thread, or its engine thread for a store that says it {@link #neverBlocks()} (each
+ * hand-over between the two happens-before the next write). Read methods may be called from any
+ * thread at any time and must be safe concurrently with writes.
  *
  * <p><b>Errors:</b> an {@link IOException} (or any other exception) from a write is fatal: the
  * node stops rather than risk acknowledging what is not durable.
@@ -55,6 +56,17 @@ public interface RaftStorage extends AutoCloseable {
    * @throws IOException if it cannot be read
    */
   LogId readCommitted() throws IOException;
+
+  /**
+   * Whether every write (log appends, truncations, purges, syncs, votes, commit hints) returns
+   * within microseconds without waiting for a device, as an in-memory store's do. The runtime then
+   * runs writes on the node's engine thread whenever the log-writer thread is idle, saving two
+   * thread hand-offs per write round. Default {@code false}: a store that syncs to a disk must
+   * never run on the engine thread, which would stall elections and heartbeats.
+   */
+  default boolean neverBlocks() {
+    return false;
+  }
 
   /**
    * Closes the storage. Whatever was synced stays durable; what was appended but not synced may

@@ -118,6 +118,12 @@ final class RaftNode<R> implements Raft<R> {
   private LogId committedToSave;
 
   private final Worker<IoOp> logWriter;
+  /** Writes executed commands asked for, not yet handed over (engine thread). */
+  private final ArrayList<IoOp> ioToSubmit = new ArrayList<>();
+  /** Writes handed to the log writer and not yet done. */
+  private final java.util.concurrent.atomic.AtomicLong ioOnWorker = new java.util.concurrent.atomic.AtomicLong();
+  /** The store never blocks: writes may run on the engine thread. */
+  private final boolean inlineIo;
   private final Worker<ApplyTask<R>> applier;
   private LogId applied; // apply thread only
   private StoredMembership appliedMembership; // apply thread only
@@ -154,7 +160,8 @@ final class RaftNode<R> implements Raft<R> {
     this.snapshotSenders = Executors.newCachedThreadPool(daemon("raftkit-" + nodeId + "-snapshot-send"));
     this.engineThread = new Thread(this::runEngine, "raftkit-" + nodeId + "-engine");
     this.engineThread.setDaemon(true);
-    this.logWriter = new Worker<>("raftkit-" + nodeId + "-log", this::writeLog, this::fail);
+    this.logWriter = new Worker<>("raftkit-" + nodeId + "-log", this::writeLogOnWorker, this::fail);
+    this.inlineIo = storage.neverBlocks() && !Boolean.getBoolean("raftkit.noInlineIo");
     this.applier = new Worker<>("raftkit-" + nodeId + "-apply", this::applyTasks, this::fail);
   }
 
@@ -739,9 +746,10 @@ final class RaftNode<R> implements Raft<R> {
       failWritesThatCanNeverCommit();
     }
     if (committedToSave != null) {
-      logWriter.submit(new IoOp.SaveCommitted(committedToSave));
+      submitIo(new IoOp.SaveCommitted(committedToSave));
       committedToSave = null;
     }
+    flushIo();
     cache.evict(engine.flushedLogId().index());
   }
 
@@ -754,6 +762,50 @@ final class RaftNode<R> implements Raft<R> {
     while (!held.isEmpty() && held.peekFirst().awaitIo() <= ioDone) {
       execute(held.pollFirst());
     }
+    flushIo();
+  }
+
+  /** Queues a write for the log writer; {@link #flushIo} hands the queued ones over (engine thread). */
+  private void submitIo(final IoOp op) {
+    ioToSubmit.add(op);
+  }
+
+  /**
+   * Hands the queued writes to the log-writer thread, or, for a store that {@linkplain
+   * RaftStorage#neverBlocks() never blocks}, runs them here when the log writer has nothing left
+   * to do (so they stay in order) and none of them waits for a snapshot restore.
+   */
+  private void flushIo() {
+    if (ioToSubmit.isEmpty()) {
+      return;
+    }
+    if (inlineIo && ioOnWorker.get() == 0 && installBarriers.isEmpty() && !hasInstall(ioToSubmit)) {
+      writeLog(ioToSubmit);
+    } else {
+      ioOnWorker.addAndGet(ioToSubmit.size());
+      for (int i = 0; i < ioToSubmit.size(); i++) {
+        logWriter.submit(ioToSubmit.get(i));
+      }
+    }
+    ioToSubmit.clear();
+  }
+
+  private static boolean hasInstall(final List<IoOp> ops) {
+    for (int i = 0; i < ops.size(); i++) {
+      if (ops.get(i).kind() == IoOp.Kind.INSTALL) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The log writer's batch: written, then counted off. */
+  private void writeLogOnWorker(final List<IoOp> ops) {
+    try {
+      writeLog(ops);
+    } finally {
+      ioOnWorker.addAndGet(-ops.size());
+    }
   }
 
   @SuppressWarnings("unchecked")
@@ -762,17 +814,17 @@ final class RaftNode<R> implements Raft<R> {
       case APPEND_ENTRIES -> {
         final Command.AppendEntries a = (Command.AppendEntries) c;
         cache.append(a.entries());
-        logWriter.submit(new IoOp.Append(a.entries(), a.ioSeq()));
+        submitIo(new IoOp.Append(a.entries(), a.ioSeq()));
       }
       case TRUNCATE_LOG -> {
         final Command.TruncateLog t = (Command.TruncateLog) c;
         cache.truncateFrom(t.fromIndex());
         orphanPendingFrom(t.fromIndex());
-        logWriter.submit(new IoOp.Truncate(t.fromIndex(), t.ioSeq()));
+        submitIo(new IoOp.Truncate(t.fromIndex(), t.ioSeq()));
       }
       case SAVE_VOTE -> {
         final Command.SaveVote v = (Command.SaveVote) c;
-        logWriter.submit(new IoOp.SaveVote(v.vote(), v.ioSeq()));
+        submitIo(new IoOp.SaveVote(v.vote(), v.ioSeq()));
       }
       case SAVE_COMMITTED -> committedToSave = ((Command.SaveCommitted) c).committed();
       case SEND_VOTE -> sendVote((Command.SendVote) c);
@@ -820,7 +872,7 @@ final class RaftNode<R> implements Raft<R> {
         applier.submit(new ApplyTask.Apply<>(upTo, writes));
       }
       case BUILD_SNAPSHOT -> applier.submit(new ApplyTask.Build<>());
-      case PURGE_LOG -> logWriter.submit(new IoOp.Purge(((Command.PurgeLog) c).upTo()));
+      case PURGE_LOG -> submitIo(new IoOp.Purge(((Command.PurgeLog) c).upTo()));
       case SEND_SNAPSHOT -> {
         final Command.SendSnapshot s = (Command.SendSnapshot) c;
         final String address = addressOf(s.target());
@@ -880,7 +932,7 @@ final class RaftNode<R> implements Raft<R> {
     final CompletableFuture<Void> restored = new CompletableFuture<>();
     installBarriers.add(restored);
     applier.submit(new ApplyTask.Install<>(c.meta(), restored));
-    logWriter.submit(new IoOp.Install(last, c.ioSeq(), restored));
+    submitIo(new IoOp.Install(last, c.ioSeq(), restored));
   }
 
   /** Streams the latest snapshot to {@code target}, one chunk in flight (a pool thread). */

@@ -68,6 +68,13 @@ class MemoryStoresTest {
   }
 
   @Test
+  void shouldSayItsWritesNeverBlockSoTheRuntimeMayRunThemOnTheEngineThread() throws IOException {
+    try (RaftStorage storage = open("inline")) {
+      assertThat(storage.neverBlocks()).isTrue();
+    }
+  }
+
+  @Test
   void shouldFailGetOfUnknownNameListingKnownNames() throws IOException {
     MemoryStores.getOrCreate("known");
 

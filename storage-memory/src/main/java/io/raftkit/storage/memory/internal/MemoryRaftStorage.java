@@ -26,6 +26,12 @@ final class MemoryRaftStorage implements RaftStorage {
   private final long nodeId;
   private final MemoryLog log = new MemoryLog();
   private final MemorySnapshots snapshots = new MemorySnapshots();
+
+  /** {@inheritDoc} In memory: every write is a few array and map updates. */
+  @Override
+  public boolean neverBlocks() {
+    return true;
+  }
   private volatile boolean closed;
 
   MemoryRaftStorage(final DurableStore store, final long nodeId) {
