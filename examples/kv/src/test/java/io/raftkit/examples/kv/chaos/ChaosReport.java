@@ -32,7 +32,10 @@ import java.util.TreeMap;
  * is not counted, since the cluster must elect again once the majority is back); <b>restart
  * replay</b> is the
  * time from starting a killed node's JVM to its first metrics answer ({@code http_up}) and to its
- * applying the commit index the cluster had at the restart ({@code caught_up}).
+ * applying the commit index the cluster had at the restart ({@code caught_up}); <b>voters during
+ * faults</b> counts the voters of the leader's configuration (of the highest term in the metrics
+ * polls; the smaller set while joint) over the fault phase: the fewest, and the seconds with fewer
+ * than all nodes and with fewer than 3 (more than 60 s of those fails the run).
  */
 final class ChaosReport {
 
@@ -195,7 +198,17 @@ final class ChaosReport {
     replay.put("http_up", percentiles(up));
     replay.put("caught_up", percentiles(caught));
     out.put("restart_replay_ms", replay);
+    final Map<String, Object> voters = new java.util.LinkedHashMap<>();
+    voters.put("nodes", r.settings.nodes());
+    voters.put("min", r.voterTime == null ? null : r.voterTime.min());
+    voters.put("seconds_below_" + r.settings.nodes(), r.voterTime == null ? null : round(r.voterTime.nanosBelowFull() / 1e9));
+    voters.put("seconds_below_" + ChaosRunner.FEW_VOTERS,
+        r.voterTime == null ? null : round(r.voterTime.nanosBelowFew() / 1e9));
+    voters.put("max_seconds_below_" + ChaosRunner.FEW_VOTERS, ChaosRunner.MAX_TIME_BELOW_FEW_VOTERS.toSeconds());
+    voters.put("changes", r.voterTimeline.size());
+    out.put("voters_during_faults", voters);
     out.put("notes", r.notes);
+    out.put("notes_dropped", r.notesDropped.get());
     out.put("lost_writes", r.lostWrites.size() > 20 ? r.lostWrites.subList(0, 20) : r.lostWrites);
     out.put("linearizability_detail", r.linearizability == null ? null : r.linearizability.detail());
     return out;

@@ -132,6 +132,10 @@ final class ChaosRunner {
     final List<Restart> restarts = new CopyOnWriteArrayList<>();
     final List<Rejoin> rejoins = new CopyOnWriteArrayList<>();
     final List<long[]> termTimeline = new CopyOnWriteArrayList<>();
+    /** {nanos, voters}: the voter count of the leader's configuration, whenever it changed. */
+    final List<long[]> voterTimeline = new CopyOnWriteArrayList<>();
+    /** The voter counts of the fault phase, once it is over. */
+    VoterTime voterTime;
     final Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
     final Map<String, AtomicInteger> snapshotAnswers = new ConcurrentHashMap<>();
     CheckResult linearizability;
@@ -141,12 +145,16 @@ final class ChaosRunner {
     boolean digestsEqual;
     long convergedIndex;
     final List<String> problems = new CopyOnWriteArrayList<>();
-    /** Answers worth reading that are not problems (refused membership changes), the first 50. */
+    /** Answers worth reading that are not problems (refused membership changes), the first 200. */
     final List<String> notes = new CopyOnWriteArrayList<>();
+    /** How many notes did not fit. */
+    final AtomicInteger notesDropped = new AtomicInteger();
 
     void note(final String what) {
-      if (notes.size() < 50) {
+      if (notes.size() < 200) {
         notes.add(what);
+      } else {
+        notesDropped.incrementAndGet();
       }
     }
 
@@ -170,6 +178,21 @@ final class ChaosRunner {
   private static final Pattern DIGEST =
       Pattern.compile("\"last_applied\":\\{\"term\":\\d+,\"index\":(\\d+)\\},\"keys\":(\\d+),\"sha256\":\"([0-9a-f]+)\"");
   private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+  /** How long the membership nemesis tries to restore the voters before it notes that it gave up. */
+  private static final long RESTORE_NANOS = TimeUnit.SECONDS.toNanos(60);
+  /** Below this many voters no voter may fail (a majority of 5 is 3). */
+  static final int FEW_VOTERS = 3;
+  /** The verdict: the fault phase may spend at most this long (in total) with fewer than {@link #FEW_VOTERS} voters. */
+  static final Duration MAX_TIME_BELOW_FEW_VOTERS = Duration.ofSeconds(60);
+
+  /**
+   * The voter counts of a stretch of time.
+   *
+   * @param min the fewest voters seen, -1 if no leader was seen
+   * @param nanosBelowFull how long there were fewer voters than nodes
+   * @param nanosBelowFew how long there were fewer than {@link #FEW_VOTERS}
+   */
+  record VoterTime(int min, long nanosBelowFull, long nanosBelowFew) {}
 
   private final Settings settings;
   private final Random random;
@@ -209,6 +232,7 @@ final class ChaosRunner {
           settings.dir());
       awaitHealthy(TimeUnit.SECONDS.toNanos(90));
       log.println("chaos: leader elected, every node a voter; clients start");
+      background.add(daemon("chaos-voters", this::sampleVoters));
 
       final ChaosClients clients = new ChaosClients(c, history, settings.seed(), settings.clients(), result.originNanos);
       clients.start();
@@ -228,6 +252,11 @@ final class ChaosRunner {
       }
       result.faultEndNanos = System.nanoTime();
       closeRejoins();
+      result.voterTime = voterTime(result.voterTimeline, result.faultStartNanos, result.faultEndNanos, c.ids().size());
+      final String few = voterProblem(result.voterTime);
+      if (few != null) {
+        result.problems.add(few);
+      }
 
       log.println("chaos: healing every fault");
       healAll();
@@ -463,60 +492,122 @@ final class ChaosRunner {
    * Removes a random voter, then adds it back a few seconds later (through the leader); every
    * other time it is removed from the cluster altogether ({@code retain:false}), and comes back as
    * a learner ({@code POST /admin/learners}) before it is a voter again.
+   *
+   * <p>Only a full cluster loses a voter: before each removal every missing voter is restored
+   * ({@link #restoreVoters}), and if that does not succeed, or the leader's configuration is joint
+   * or lacks a node, the round removes nothing. After a removal the voters are restored whatever
+   * its answer was: a leader that steps down after appending the joint entry answers 307/503 (and
+   * the retry at the next leader 400 "not a voter") although that leader may complete the change,
+   * and a 504 or no answer leaves the outcome unknown. (Skipping the re-add on such answers let a
+   * 30-minute run shrink to one voter.)
    */
   private void membershipLoop() {
     int changes = 0;
     while (paceUntilPhaseEnd(settings.membershipEvery().toNanos())) {
-      final boolean retain = changes++ % 2 == 0;
+      if (!restoreVoters("before a removal", RESTORE_NANOS)) {
+        result.bump("membership_remove_skipped");
+        continue; // restoreVoters noted why, unless the fault phase ended
+      }
       final NodeMetrics before = leaderNow();
-      // A voter of the leader's config (a previous re-add may still be pending).
-      final List<Long> ids = new ArrayList<>(before != null ? before.voters() : cluster.ids());
-      final long victim = ids.get(membershipRandom.nextInt(ids.size()));
+      final long victim = removalVictim(before, cluster.ids(), membershipRandom);
+      if (victim == 0) {
+        result.bump("membership_remove_skipped");
+        result.note("no removal: the leader's configuration is not full or joint: "
+            + (before == null ? "no leader" : "voters " + before.voterSets() + " at leader " + before.node()));
+        continue;
+      }
+      final boolean retain = changes++ % 2 == 0;
       final long start = System.nanoTime();
       final ChaosHttp.Response removed = admin("POST", "/admin/membership",
           "{\"op\":\"remove_voters\",\"ids\":[" + victim + "],\"retain\":" + retain + "}",
           TimeUnit.SECONDS.toNanos(15));
       result.bump("membership_remove_" + (retain ? "to_learner_" : "from_cluster_") + status(removed));
-      if (removed != null && removed.status() != 200) {
-        result.note("remove voter " + victim + ": " + removed.status() + " " + removed.body().trim());
-      }
       if (removed == null || removed.status() != 200) {
-        continue;
+        result.note("remove voter " + victim + ": " + answer(removed) + " (restoring the voters anyway)");
       }
-      paceUntilPhaseEnd(TimeUnit.MILLISECONDS.toNanos(2000 + membershipRandom.nextInt(2000)));
-      final long readdDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      boolean readded = false;
-      while (!readded && System.nanoTime() < readdDeadline) {
-        final NodeMetrics lead = leaderNow();
-        if (lead != null && lead.voterSets().size() == 1) {
-          if (lead.voters().contains(victim)) {
-            readded = true;
-            break;
-          }
-          final ChaosHttp.Response r;
-          if (!lead.learners().contains(victim)) {
-            final ChaosCluster.Node n = cluster.node(victim);
-            r = admin("POST", "/admin/learners", "{\"id\":" + victim + ",\"raft\":\"" + n.raftAddress()
-                + "\",\"http\":\"" + n.httpAddress() + "\"}", TimeUnit.SECONDS.toNanos(15));
+      final boolean restored = paceUntilPhaseEnd(TimeUnit.MILLISECONDS.toNanos(2000 + membershipRandom.nextInt(2000)))
+          && restoreVoters("after removing voter " + victim, RESTORE_NANOS);
+      result.faults.add(new FaultWindow("membership", "voter " + victim + " removed"
+          + (retain ? " (kept as a learner)" : " from the cluster") + " (answer " + status(removed) + "), then "
+          + (restored ? "every voter restored" : "restore pending: done at the heal"), start, System.nanoTime()));
+    }
+  }
+
+  /**
+   * The voter to remove, or 0 if none may go: only a non-joint configuration in which every node of
+   * the cluster is a voter loses one, so a removal never leaves fewer than {@code cluster.size() - 1}
+   * voters (4 of 5).
+   */
+  static long removalVictim(final NodeMetrics leader, final Set<Long> cluster, final Random random) {
+    if (leader == null || leader.voterSets().size() != 1 || !leader.voters().containsAll(cluster)
+        || leader.voters().size() - 1 < cluster.size() - 1) {
+      return 0;
+    }
+    final List<Long> ids = new ArrayList<>(leader.voters());
+    return ids.get(random.nextInt(ids.size()));
+  }
+
+  /**
+   * Makes every node of the cluster a voter again, through the leader: {@code POST /admin/learners}
+   * for a node that is not a member, then {@code add_voters} for the learners; retried every 300 ms
+   * until the leader's configuration (not joint) has every node a voter, the timeout, or the end of
+   * the fault phase (the heal restores the rest). Every refused or unanswered request, and giving
+   * up, is noted.
+   *
+   * @return whether every node is a voter
+   */
+  private boolean restoreVoters(final String why, final long timeoutNanos) {
+    final long deadline = System.nanoTime() + timeoutNanos;
+    String state = "no leader";
+    while (faultPhaseOver.getCount() > 0) {
+      final NodeMetrics lead = leaderNow();
+      if (lead != null && lead.voterSets().size() == 1) {
+        final Set<Long> missing = new TreeSet<>(cluster.ids());
+        missing.removeAll(lead.voters());
+        if (missing.isEmpty()) {
+          return true;
+        }
+        state = "voters " + lead.voters() + ", learners " + lead.learners() + " at leader " + lead.node();
+        final Set<Long> learners = new TreeSet<>(missing);
+        learners.retainAll(lead.learners());
+        for (final long id : missing) {
+          if (!lead.learners().contains(id) && faultPhaseOver.getCount() > 0) {
+            final ChaosCluster.Node n = cluster.node(id);
+            final ChaosHttp.Response r = admin("POST", "/admin/learners", "{\"id\":" + id + ",\"raft\":\""
+                + n.raftAddress() + "\",\"http\":\"" + n.httpAddress() + "\"}", TimeUnit.SECONDS.toNanos(15));
             result.bump("membership_learner_" + status(r));
-          } else {
-            r = admin("POST", "/admin/membership", "{\"op\":\"add_voters\",\"ids\":[" + victim + "]}",
-                TimeUnit.SECONDS.toNanos(15));
-            result.bump("membership_add_" + status(r));
-          }
-          if (r != null && r.status() == 200) {
-            continue;
-          }
-          if (r != null) {
-            result.note("re-add node " + victim + ": " + r.status() + " " + r.body().trim());
+            if (r != null && r.status() == 200) {
+              learners.add(id);
+            } else {
+              result.note("restore voter " + id + " (" + why + "): learner add: " + answer(r));
+            }
           }
         }
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300)); // pacing the retries
+        if (!learners.isEmpty() && faultPhaseOver.getCount() > 0) {
+          final ChaosHttp.Response r = admin("POST", "/admin/membership",
+              "{\"op\":\"add_voters\",\"ids\":" + learners.toString().replace(" ", "") + "}",
+              TimeUnit.SECONDS.toNanos(15));
+          result.bump("membership_add_" + status(r));
+          if (r == null || r.status() != 200) {
+            result.note("restore voters " + learners + " (" + why + "): add_voters: " + answer(r));
+          }
+        }
+      } else if (lead != null) {
+        state = "joint configuration " + lead.voterSets() + " at leader " + lead.node();
       }
-      result.faults.add(new FaultWindow("membership", "voter " + victim + " removed"
-          + (retain ? " (kept as a learner)" : " from the cluster") + ", then re-added"
-          + (readded ? "" : " (re-add pending: done at the heal)"), start, System.nanoTime()));
+      if (System.nanoTime() - deadline > 0) {
+        result.bump("membership_restore_gave_up");
+        result.note("restore voters (" + why + "): gave up after " + Duration.ofNanos(timeoutNanos).toSeconds()
+            + " s; last seen: " + state);
+        return false;
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300)); // pacing the retries
     }
+    return false;
+  }
+
+  private static String answer(final ChaosHttp.Response r) {
+    return r == null ? "no answer (outcome unknown)" : r.status() + " " + r.body().trim();
   }
 
   /**
@@ -735,6 +826,73 @@ final class ChaosRunner {
     }
   }
 
+  /**
+   * Records the voter count of the leader's configuration (the leader of the highest term among the
+   * latest polls) whenever it changes, every 100 ms while the run lasts.
+   */
+  private void sampleVoters() {
+    long last = -1;
+    while (!stopped) {
+      NodeMetrics lead = null;
+      for (final NodeMetrics m : latest.values()) {
+        if (m.isLeader() && (lead == null || m.term() > lead.term())) {
+          lead = m;
+        }
+      }
+      if (lead != null && voterCount(lead) != last) {
+        last = voterCount(lead);
+        result.voterTimeline.add(new long[] {System.nanoTime(), last});
+      }
+      LockSupport.parkNanos(POLL_NANOS); // the sampling period
+    }
+  }
+
+  /** The voters of a configuration: the smaller voter set while it is joint (both majorities count). */
+  static int voterCount(final NodeMetrics m) {
+    return m.voterSets().stream().mapToInt(Set::size).min().orElse(0);
+  }
+
+  /**
+   * The voter counts between {@code from} and {@code to}, from a timeline of {nanos, voters} at each
+   * change (a count holds until the next change).
+   */
+  static VoterTime voterTime(final List<long[]> changes, final long from, final long to, final int full) {
+    int min = Integer.MAX_VALUE;
+    long belowFull = 0;
+    long belowFew = 0;
+    for (int i = 0; i < changes.size(); i++) {
+      final long start = Math.max(from, changes.get(i)[0]);
+      final long end = Math.min(to, i + 1 < changes.size() ? changes.get(i + 1)[0] : to);
+      if (end <= start) {
+        continue;
+      }
+      final int count = (int) changes.get(i)[1];
+      min = Math.min(min, count);
+      if (count < full) {
+        belowFull += end - start;
+      }
+      if (count < FEW_VOTERS) {
+        belowFew += end - start;
+      }
+    }
+    return new VoterTime(min == Integer.MAX_VALUE ? -1 : min, belowFull, belowFew);
+  }
+
+  /**
+   * The verdict on the voter counts: a problem if the fault phase spent more than {@link
+   * #MAX_TIME_BELOW_FEW_VOTERS} in total with fewer than {@link #FEW_VOTERS} voters (the heal, which
+   * restores every voter, is not counted); else {@code null}.
+   */
+  static String voterProblem(final VoterTime t) {
+    if (t == null || t.nanosBelowFew() <= MAX_TIME_BELOW_FEW_VOTERS.toNanos()) {
+      return null;
+    }
+    return String.format(java.util.Locale.ROOT,
+        "the cluster had fewer than %d voters for %.1f s of the fault phase (at most %d s allowed; fewest %d):"
+            + " the membership nemesis did not restore the voters it removed",
+        FEW_VOTERS, t.nanosBelowFew() / 1e9, MAX_TIME_BELOW_FEW_VOTERS.toSeconds(), t.min());
+  }
+
   /** Node {@code id}'s metrics now (and remembered as the latest), or {@code null} if it does not answer. */
   private NodeMetrics metricsNow(final long id) {
     final ChaosHttp.Response r = get(id, "/admin/metrics", 500);
@@ -881,6 +1039,7 @@ final class ChaosRunner {
     out.put("linearizable", r.linearizability == null ? null : r.linearizability.ok());
     out.put("lost", r.lostWrites.size());
     out.put("digests_equal", r.digestsEqual);
+    out.put("min_voters", r.voterTime == null ? null : r.voterTime.min());
     return out;
   }
 }
