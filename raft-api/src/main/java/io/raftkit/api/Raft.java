@@ -96,7 +96,10 @@ public interface Raft<R> extends AutoCloseable {
    *     io.raftkit.api.error.NotLeaderException} on a non-leader, with {@link
    *     io.raftkit.api.error.InvalidRequestException} naming the problem if another change is in
    *     progress, the leader has not yet committed an entry of its term, or the change is invalid
-   *     (it would leave no voter, names a node that is not a member, ...)
+   *     (it would leave no voter, names a node that is not a member, ...), with {@link
+   *     io.raftkit.api.error.OutcomeUnknownException} if the leader stepped down after appending
+   *     the change's entry (it may still commit under the next leader, which then finishes a
+   *     joint change: read the membership before retrying)
    */
   CompletableFuture<LogId> changeMembership(ChangeMembers change, boolean retain);
 
@@ -107,7 +110,9 @@ public interface Raft<R> extends AutoCloseable {
    * @param address its address
    * @param blocking whether to complete only once the learner has caught up (its lag at most
    *     {@link Config#maxEntriesPerAppend()} entries)
-   * @return the log id of the membership entry that added it
+   * @return the log id of the membership entry that added it; fails as {@link #changeMembership}
+   *     does (with {@link io.raftkit.api.error.OutcomeUnknownException} if the leader stepped down
+   *     after appending the entry)
    */
   CompletableFuture<LogId> addLearner(long nodeId, String address, boolean blocking);
 

@@ -1130,8 +1130,13 @@ public final class Engine {
     }
     failReads();
     if (pendingChange != null) {
-      // The entries may still commit under the next leader: look at the membership to know.
-      out.add(new Command.Fail(pendingChange.replyTo, notLeader()));
+      // Its entry is in the log and may still commit under the next leader (which then finishes
+      // a joint change): the outcome is unknown, and "not the leader" would invite a retry that
+      // is not safe (a second removal, an "already a member" refusal).
+      out.add(new Command.Fail(pendingChange.replyTo, new io.raftkit.api.error.OutcomeUnknownException(
+          "node " + nodeId + " stopped leading (term " + term + ") while changing the membership to "
+              + pendingChange.target + ": its entry is in the log and may still commit under the next"
+              + " leader; read the membership to know")));
       pendingChange = null;
     }
     roundWanted = false;

@@ -95,6 +95,26 @@ class MembershipChangeTest {
   }
 
   @Test
+  void shouldFailAChangeWithOutcomeUnknownWhenTheLeaderStepsDownAfterAppendingIt() {
+    // The next leader may commit the joint entry and finish the change (the chaos run saw it):
+    // "not the leader" would invite a retry that removes a second voter or is refused.
+    final Engine engine = leader();
+    engine.handleChangeMembership(new ChangeMembers.RemoveVoters(Set.of(3L)), true, "c");
+    engine.endBatch();
+    drain(engine);
+
+    engine.handleAppendRequest(2, Engines.append(2, 2, LogId.of(1, 2), 2), "r");
+
+    assertThat(engine.state()).isEqualTo(ServerState.FOLLOWER);
+    final List<Command> out = drain(engine);
+    assertThat(out).filteredOn(c -> c instanceof Command.Fail f && f.replyTo().equals("c"))
+        .singleElement()
+        .satisfies(c -> assertThat(((Command.Fail) c).error())
+            .isInstanceOf(io.raftkit.api.error.OutcomeUnknownException.class)
+            .hasMessageContaining("may still commit under the next leader"));
+  }
+
+  @Test
   void shouldRefuseASecondChangeWhileOneIsInProgressAndAChangeLeavingNoVoter() {
     final Engine engine = leader();
     assertThatThrownBy(() -> engine.handleChangeMembership(new ChangeMembers.ReplaceAllVoters(Set.of()), true, "x"))
