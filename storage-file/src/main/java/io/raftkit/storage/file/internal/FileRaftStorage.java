@@ -55,11 +55,22 @@ final class FileRaftStorage implements RaftStorage {
   }
 
   /**
-   * Opens (creating if needed) the store in {@code dir}.
+   * Opens (creating if needed) the store in {@code dir}, with segment preallocation on.
    *
    * @throws IOException if it is open already (in this or another process), or is corrupt
    */
   static FileRaftStorage open(final Path dir, final int segmentBytes) throws IOException {
+    return open(dir, segmentBytes, true);
+  }
+
+  /**
+   * Opens (creating if needed) the store in {@code dir}.
+   *
+   * @param preallocate whether log segment files are prepared ahead of time
+   * @throws IOException if it is open already (in this or another process), or is corrupt
+   */
+  static FileRaftStorage open(final Path dir, final int segmentBytes, final boolean preallocate)
+      throws IOException {
     Files.createDirectories(dir);
     final Path lockFile = dir.resolve("LOCK");
     final FileChannel lockChannel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -78,7 +89,7 @@ final class FileRaftStorage implements RaftStorage {
       final List<String> warnings = new ArrayList<>();
       final StorageRef ref = new StorageRef();
       log = SegmentedLog.open(
-          dir.resolve("log"), segmentBytes, state.purged(), p -> ref.get().recordPurged(p), warnings);
+          dir.resolve("log"), segmentBytes, preallocate, state.purged(), p -> ref.get().recordPurged(p), warnings);
       final SegmentedLog openLog = log;
       final FileSnapshotStore snapshots = FileSnapshotStore.open(dir.resolve("snapshots"), openLog::checkOpen);
       LogId committed = state.committed().index() > log.committed().index() ? state.committed() : log.committed();

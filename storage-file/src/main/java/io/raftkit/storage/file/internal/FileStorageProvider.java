@@ -48,10 +48,20 @@ public final class FileStorageProvider implements StorageProvider {
       throw new IOException("option " + FileStorage.SEGMENT_BYTES_OPTION + "=" + segmentBytes + " must be within ["
           + FileStorage.MIN_SEGMENT_BYTES + ", " + FileStorage.MAX_SEGMENT_BYTES + "]");
     }
+    final String rawPreallocate = context.option(FileStorage.PREALLOCATE_OPTION, "true").trim();
+    final boolean preallocate;
+    if (rawPreallocate.equalsIgnoreCase("true")) {
+      preallocate = true;
+    } else if (rawPreallocate.equalsIgnoreCase("false")) {
+      preallocate = false;
+    } else {
+      throw new IOException(
+          "option " + FileStorage.PREALLOCATE_OPTION + "=" + rawPreallocate + " must be true or false");
+    }
     // Another node's or cluster's directory is refused before anything in it changes, and again
     // once the store holds the directory's lock, which is when a new directory is claimed.
     DataDirIdentity.verify(context.dataDir(), context);
-    final FileRaftStorage storage = FileRaftStorage.open(context.dataDir(), segmentBytes);
+    final FileRaftStorage storage = FileRaftStorage.open(context.dataDir(), segmentBytes, preallocate);
     try {
       DataDirIdentity.verifyOrRecord(context.dataDir(), context);
     } catch (final IOException | RuntimeException e) {

@@ -48,7 +48,18 @@ import java.util.zip.CRC32C;
  *   +--------+--------+--------+--------+------+-------------------+
  *   length: the bytes after the crc field (17 + payload); crc32c: over the length field and
  *   those bytes (so a damaged length is caught too); kind: EntryKind.code().
+ *
+ * After the last record: nothing (the file ends there), or zeros to the end of the file in a
+ * preallocated segment.
  * </pre>
+ *
+ * <p><b>Preallocated segments.</b> A segment may be made from a file the {@link Preallocator}
+ * zero-filled to the segment size and forced beforehand ({@link #createFromPrepared}): records
+ * are then written over zeros, so the {@code fdatasync} of a group commit does not have to make a
+ * file-size change durable. Its file is longer than its records, which end where nothing but
+ * zeros follows (a zero record header is never valid: {@code length=0}). No format change: the
+ * version stays 1 (a build without preallocation would cut a zero tail off the last segment with
+ * a warning and refuse a sealed segment with one as corrupt: downgrading is not supported).
  *
  * <p><b>Why the synced end lags.</b> A slot is written <em>after</em> the force that made its
  * synced end true, and is itself made durable by the next force of the file. So on disk the
@@ -56,6 +67,27 @@ import java.util.zip.CRC32C;
  * crash (kill -9) the page cache holds the slot, so it is exact. Recovery trusts it: a bad record
  * before the synced end is corruption (refuse to open); at or after it, a torn write (cut off).
  * Two alternating slots with checksums keep a torn slot write from losing the previous value.
+ *
+ * <p><b>Recovery rules</b> ({@link #open}), for the first bad record at offset {@code p}:
+ *
+ * <ul>
+ *   <li>{@code p} before the synced end: corruption, whatever the bytes there (zeros too: synced
+ *       records were overwritten or lost).
+ *   <li>{@code p} at or after the synced end, and every byte from {@code p} to the file size zero
+ *       (all of it is read): the clean end of a preallocated segment, in the last segment or a
+ *       sealed one. Nothing is reported or cut, the zeros stay for the next records.
+ *   <li>otherwise, in the last segment: a torn tail, cut off by truncating the file at {@code p}
+ *       (reported; the segment loses its preallocation, which is safe); in a sealed segment
+ *       (durable whole when the next one was begun): corruption.
+ * </ul>
+ *
+ * Why every byte, not just the next record header: after power loss, the pages of unsynced
+ * records reach the disk in any order, so a zero (never written) header may be followed by a
+ * later record that did reach it. Accepting the zeros as the end would leave that stale,
+ * valid-looking record in the file, and records appended later over only part of the zeros
+ * could end exactly where it starts and resurrect it on the next recovery. Truncating removes it.
+ * The same holds for records written and then cut by {@link #cutFile}: it truncates the file
+ * (giving up the preallocation) rather than leave cut records behind zeros.
  *
  * <p><b>Threading.</b> Written only by the log's writer thread; the index fields are changed
  * under the log's write lock and read under its read lock. The channel's positional reads are
@@ -85,6 +117,14 @@ final class Segment {
   /** The end of the last record (the logical file size). */
   private long end = HEADER_BYTES;
   private long lastTerm;
+  /**
+   * The file's size as this writer made it: beyond {@link #end} (plus pending records) it holds
+   * only zeros, written either by the {@link Preallocator} or by {@link #writeAtEnd} zeroing
+   * ahead.
+   */
+  private long fileBytes = HEADER_BYTES;
+  /** Up to where {@link #writeAtEnd} may zero ahead of the records; 0 = never (writer thread). */
+  private long zeroAheadLimit;
 
   // Sync slot state.
   private long slotSeq;
@@ -129,11 +169,7 @@ final class Segment {
             StandardOpenOption.READ,
             StandardOpenOption.WRITE);
     try {
-      final ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
-      header.putLong(MAGIC).putInt(VERSION).putInt(HEADER_BYTES).putLong(firstIndex);
-      header.putInt(24, crc(header.array(), 0, 24));
-      header.clear();
-      Fs.writeFully(ch, header, 0);
+      Fs.writeFully(ch, header(firstIndex), 0);
       ch.force(true);
       Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (final IOException | RuntimeException e) {
@@ -143,17 +179,50 @@ final class Segment {
     return new Segment(path, ch, firstIndex);
   }
 
+  /**
+   * Makes an empty segment out of a file the {@link Preallocator} prepared (zero-filled and
+   * forced with its size): writes the header at offset 0, forces it ({@code fdatasync}: the size
+   * does not change) and renames the file into place, so a segment file always has a whole
+   * header. The rename is durable once the caller syncs the directory. On failure the prepared
+   * file is closed and deleted.
+   */
+  static Segment createFromPrepared(final Path dir, final long firstIndex, final Preallocator.Prepared prepared)
+      throws IOException {
+    final Path path = dir.resolve(fileName(firstIndex));
+    final FileChannel ch = prepared.channel();
+    try {
+      Fs.writeFully(ch, header(firstIndex), 0);
+      ch.force(false);
+      Files.move(prepared.path(), path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (final IOException | RuntimeException e) {
+      Preallocator.discard(ch, prepared.path());
+      throw e;
+    }
+    final Segment seg = new Segment(path, ch, firstIndex);
+    seg.fileBytes = ch.size();
+    return seg;
+  }
+
+  private static ByteBuffer header(final long firstIndex) {
+    final ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
+    header.putLong(MAGIC).putInt(VERSION).putInt(HEADER_BYTES).putLong(firstIndex);
+    header.putInt(24, crc(header.array(), 0, 24));
+    header.clear();
+    return header;
+  }
+
   /** What {@link #open} found at the end of a segment. */
   record Recovery(long cutOffset, long cutBytes, String reason) {}
 
   /**
    * Opens a segment and rebuilds its index by reading every record and checking its checksum.
-   * The first bad record before the synced end is corruption; at or after it, a torn tail that
-   * is cut off (and reported in the returned recovery, or null if none).
+   * The first bad record before the synced end is corruption; at or after it, the clean end of a
+   * preallocated segment if only zeros follow, else a torn tail that is cut off and reported in
+   * {@code recoveries} (last segment) or corruption (sealed segment): see the class comment.
    *
    * @param prevLastId the last id of the previous segment (or ZERO): this one's entries must
    *     continue it
-   * @param isLast whether this is the last segment, the only one that may have a torn tail
+   * @param isLast whether this is the last segment, the only one that may have a torn tail cut off
    * @param recoveries where to record a cut tail
    * @throws IOException on corruption; the message names the file and the offset
    */
@@ -196,6 +265,7 @@ final class Segment {
             + " is below its synced end offset=" + seg.syncedEnd);
       }
       seg.scan(size, prevLastId, isLast, recoveries);
+      seg.fileBytes = ch.size();
       return seg;
     } catch (final IOException | RuntimeException e) {
       ch.close();
@@ -234,10 +304,18 @@ final class Segment {
     while (pos < size) {
       final String bad = in.checkRecord(pos, size, expectedIndex, prevTerm);
       if (bad != null) {
-        if (pos < syncedEnd || !isLast) {
+        if (pos < syncedEnd) {
           throw new IOException("corrupt log segment file=" + path + " at offset=" + pos + " (synced end offset="
               + syncedEnd + (isLast ? "" : ", a sealed segment") + "): " + bad
               + "; refusing to open rather than drop synced entries");
+        }
+        if (in.zeroFrom(pos, size)) {
+          break; // the clean end of a preallocated segment: keep the zeros for the next records
+        }
+        if (!isLast) {
+          throw new IOException("corrupt log segment file=" + path + " at offset=" + pos + " (synced end offset="
+              + syncedEnd + ", a sealed segment): " + bad + ", and the bytes from there to the file end offset="
+              + size + " are not all zero; refusing to open rather than drop synced entries");
         }
         recoveries.add(new Recovery(pos, size - pos, bad));
         channel.truncate(pos);
@@ -285,6 +363,21 @@ final class Segment {
         windowStart = pos;
       }
       return (int) (pos - windowStart);
+    }
+
+    /** Whether every byte of {@code [pos, size)} is zero. */
+    boolean zeroFrom(final long pos, final long size) throws IOException {
+      final byte[] zeros = new byte[(int) Math.min(WINDOW, size - pos)];
+      long p = pos;
+      while (p < size) {
+        final int n = (int) Math.min(zeros.length, size - p);
+        final int at = fill(p, n, size);
+        if (Arrays.mismatch(window.array(), at, at + n, zeros, 0, n) >= 0) {
+          return false;
+        }
+        p += n;
+      }
+      return true;
     }
 
     /** Checks the record at {@code pos}; returns null if good, else what is wrong. */
@@ -402,11 +495,48 @@ final class Segment {
   private int pendingCount;
   private long pendingLastTerm;
 
-  /** Writes encoded records at the end of the file; they are not indexed until {@link #publish}. */
+  /**
+   * Lets {@link #writeAtEnd} zero the file ahead of its records, up to {@code limit} bytes (the
+   * segment size); 0 turns it off.
+   */
+  void zeroAhead(final long limit) {
+    zeroAheadLimit = limit;
+  }
+
+  /**
+   * Writes encoded records at the end of the file; they are not indexed until {@link #publish}.
+   * When they go past the file's size and zeroing ahead is on, also writes zeros after them, to
+   * the next {@value #ZERO_AHEAD_BYTES}-byte step (at most the limit), in the same unsynced batch:
+   * the next {@code fdatasync} then commits the file's new size once for that whole step, and the
+   * syncs of the records written over those zeros after it only flush data (see {@link
+   * SegmentedLog}, "Preallocation").
+   */
   void writeAtEnd(final ByteBuffer records) throws IOException {
     final int n = records.remaining();
     Fs.writeFully(channel, records, end + pendingBytes);
     pendingBytes += n;
+    final long written = end + pendingBytes;
+    if (written > fileBytes) {
+      fileBytes = written;
+      if (zeroAheadLimit > written) {
+        final long target = Math.min(zeroAheadLimit, (written / ZERO_AHEAD_BYTES + 1) * ZERO_AHEAD_BYTES);
+        final ByteBuffer zeros = ZEROS.duplicate();
+        zeros.limit((int) (target - written));
+        Fs.writeFully(channel, zeros, written);
+        fileBytes = target;
+      }
+    }
+  }
+
+  /** How far ahead of the records {@link #writeAtEnd} zeroes the file, in steps of this many bytes. */
+  static final int ZERO_AHEAD_BYTES = 1 << 20;
+
+  /** Zeros for {@link #writeAtEnd}; only ever read, through duplicates. */
+  private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ZERO_AHEAD_BYTES).asReadOnlyBuffer();
+
+  /** The file's size as this writer made it (records, then only zeros to it); for tests. */
+  long fileBytes() {
+    return fileBytes;
   }
 
   /** Notes a record that starts at {@code fileOffset}, written (or to be written) by {@link #writeAtEnd}. */
@@ -486,7 +616,9 @@ final class Segment {
 
   /**
    * Shortens the file to {@link #end()}. First lowers the synced end (durably), so that new
-   * records written over the cut region are never mistaken for synced ones after a crash.
+   * records written over the cut region are never mistaken for synced ones after a crash. The
+   * file is truncated even if it was preallocated: zeroing the cut records instead would cost as
+   * much, and leaving them behind zeros is what recovery must never accept (see the class).
    */
   void cutFile(final LogId committed) throws IOException {
     if (syncedEnd > end) {
@@ -494,6 +626,7 @@ final class Segment {
       channel.force(false);
     }
     channel.truncate(end);
+    fileBytes = end;
   }
 
   /** Reads the term of the record of {@code index}. */

@@ -25,6 +25,25 @@ import org.slf4j.LoggerFactory;
  * when the next one is begun: forced, its final sync slot written and forced again, so that a
  * sealed segment is durable whole and only the last segment can have a torn tail.
  *
+ * <p><b>Preallocation</b> (option {@code file.preallocate}, on by default). An {@code fdatasync}
+ * that follows a write extending the file must also commit the new size (a file-system journal
+ * commit); one that follows an overwrite of blocks already written need not, and is about twice
+ * as fast (measured on ext4: 20 KB write + force p50 460-540 µs extending, 210-345 µs
+ * overwriting). So once the active segment is more than half full, a {@link Preallocator} thread
+ * writes the next segment file ahead of time, zero-filled to the segment size and forced; a roll
+ * takes it if it is ready (header, force, atomic rename) and otherwise creates a segment as
+ * before, never waiting. Records are then written over zeros and the group commit's force
+ * changes no size. Recovery takes an all-zero tail after the synced end as the clean end of a
+ * segment (see {@link Segment}); truncation gives up a segment's preallocation. The cost: the
+ * disk writes every segment twice (zeros, then records), in the background.
+ *
+ * <p>A segment that was not made from a prepared file (the first one of a new log, a roll that
+ * found none ready, the last segment after a reopen) is zeroed ahead by the writer itself: a
+ * write that goes past the file's size also writes zeros to the next 1 MiB step (never past the
+ * segment size), so one group commit in a MiB pays for the size change and the rest overwrite.
+ * Without it a log that writes little (one client: a few hundred KB/s) would spend its first
+ * 64 MiB, minutes, on extending syncs.
+ *
  * <p><b>Purge</b> records the new purged id in the state file (atomically, before anything is
  * deleted) and deletes only segments whose every entry is purged; a segment that crosses the
  * purged index stays and its purged records are simply not served. <b>Truncation</b> deletes
@@ -32,17 +51,21 @@ import org.slf4j.LoggerFactory;
  * and cuts the file holding the new last entry.
  *
  * <p><b>Recovery on open</b> reads every record of every segment once, checks its checksum and
- * rebuilds the offset index. A bad record before the segment's synced end, or anywhere in a
- * sealed segment, or a gap between segments, is corruption: open fails naming the file and the
- * offset. A bad record at or after the synced end of the last segment is a torn write: the tail
- * is cut off and a warning names the file and the offset. Trade-off: open reads the whole log,
- * which the engine does anyway to rebuild its term index; in exchange nothing damaged is ever
- * served.
+ * rebuilds the offset index. A bad record before the segment's synced end, or a gap between
+ * segments, is corruption: open fails naming the file and the offset. A bad record at or after
+ * the synced end followed by nothing but zeros to the file end is the clean end of a preallocated
+ * segment (last or sealed), kept as it is. Any other bad record at or after the synced end is, in
+ * the last segment, a torn write: the tail is cut off and a warning names the file and the offset;
+ * in a sealed segment, corruption. Leftover {@code *.tmp} files (a segment never renamed into
+ * place, a preallocated file never used) are deleted. Trade-off: open reads the whole log (and
+ * the zero tails), which the engine does anyway to rebuild its term index; in exchange nothing
+ * damaged is ever served.
  *
  * <p><b>Threading.</b> One writer thread calls the write methods; reads come from any thread. A
  * read-write lock guards the segment list and the offset indexes: reads hold the read lock while
  * they read files (so a segment cannot be deleted under them), writes hold the write lock only to
- * publish what they already wrote. {@link #sync} takes no lock.
+ * publish what they already wrote. {@link #sync} takes no lock. The preallocation thread touches
+ * only its own temporary file, handed over to the writer thread under the preparer's monitor.
  */
 final class SegmentedLog implements LogStore {
 
@@ -57,6 +80,8 @@ final class SegmentedLog implements LogStore {
   private final Path dir;
   private final int segmentBytes;
   private final PurgeRecorder purgeRecorder;
+  /** Prepares the next segment file, or null if preallocation is off. */
+  private final Preallocator prealloc;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
   // Guarded by lock (written by the writer thread under the write lock).
@@ -69,11 +94,18 @@ final class SegmentedLog implements LogStore {
   private ByteBuffer buf = ByteBuffer.allocate(WRITE_BUFFER_BYTES);
   private boolean dirty;
   private boolean dirDirty;
+  private volatile int preparedRolls;
   private volatile LogId committed = LogId.ZERO;
 
-  private SegmentedLog(final Path dir, final int segmentBytes, final LogId purged, final PurgeRecorder purgeRecorder) {
+  private SegmentedLog(
+      final Path dir,
+      final int segmentBytes,
+      final boolean preallocate,
+      final LogId purged,
+      final PurgeRecorder purgeRecorder) {
     this.dir = dir;
     this.segmentBytes = segmentBytes;
+    this.prealloc = preallocate ? new Preallocator(dir, segmentBytes) : null;
     this.purged = purged;
     this.last = purged;
     this.purgeRecorder = purgeRecorder;
@@ -82,12 +114,14 @@ final class SegmentedLog implements LogStore {
   /**
    * Opens the log in {@code dir}, recovering as described on the class.
    *
+   * @param preallocate whether to prepare segment files ahead of time (see {@link Preallocator})
    * @param warnings where to add a message for every torn tail cut off
    * @throws IOException on corruption, naming the file and the offset
    */
   static SegmentedLog open(
       final Path dir,
       final int segmentBytes,
+      final boolean preallocate,
       final LogId purged,
       final PurgeRecorder purgeRecorder,
       final List<String> warnings)
@@ -98,7 +132,7 @@ final class SegmentedLog implements LogStore {
       for (final Path p : ds) {
         final String name = p.getFileName().toString();
         if (name.endsWith(".tmp")) {
-          Files.delete(p); // a segment whose header was never renamed into place
+          Files.delete(p); // a segment never renamed into place, or a preallocated file never used
           continue;
         }
         final long first = Segment.parseFirstIndex(name);
@@ -118,7 +152,7 @@ final class SegmentedLog implements LogStore {
         deleted = true;
       }
     }
-    final SegmentedLog log = new SegmentedLog(dir, segmentBytes, purged, purgeRecorder);
+    final SegmentedLog log = new SegmentedLog(dir, segmentBytes, preallocate, purged, purgeRecorder);
     try {
       LogId prev = LogId.ZERO;
       final List<Path> paths = new ArrayList<>(files.values());
@@ -132,6 +166,9 @@ final class SegmentedLog implements LogStore {
         }
         final List<Segment.Recovery> cuts = new ArrayList<>();
         final Segment seg = Segment.open(paths.get(i), first, prev, isLast, cuts);
+        if (preallocate && isLast) {
+          seg.zeroAhead(segmentBytes);
+        }
         log.segments.add(seg);
         for (final Segment.Recovery cut : cuts) {
           final String msg = "cut off a torn write at the end of the log: file=" + seg.path() + " offset="
@@ -337,6 +374,9 @@ final class SegmentedLog implements LogStore {
     } finally {
       lock.writeLock().unlock();
     }
+    if (prealloc != null && seg.end() > segmentBytes / 2) {
+      prealloc.start();
+    }
   }
 
   private void checkAppend(final List<Entry> batch) {
@@ -384,7 +424,10 @@ final class SegmentedLog implements LogStore {
     }
   }
 
-  /** Seals {@code full} (if any) and creates the segment that starts at {@code firstIndex}. */
+  /**
+   * Seals {@code full} (if any) and creates the segment that starts at {@code firstIndex}: from
+   * the prepared file if one is ready (never waiting for it), else a new, unpreallocated file.
+   */
   private Segment roll(final Segment full, final long firstIndex) throws IOException {
     if (full != null) {
       full.force();
@@ -392,7 +435,26 @@ final class SegmentedLog implements LogStore {
       full.force();
     }
     dirDirty = true;
-    return Segment.create(dir, firstIndex);
+    if (prealloc != null) {
+      prealloc.rolled();
+      final Preallocator.Prepared prepared = prealloc.take();
+      if (prepared != null) {
+        try {
+          final Segment seg = Segment.createFromPrepared(dir, firstIndex, prepared);
+          seg.zeroAhead(segmentBytes);
+          preparedRolls++;
+          return seg;
+        } catch (final IOException e) {
+          LOG.warn("could not use the preallocated file={} for log segment first index={}; creating it anew: {}",
+              prepared.path(), firstIndex, e.toString());
+        }
+      }
+    }
+    final Segment seg = Segment.create(dir, firstIndex);
+    if (prealloc != null) {
+      seg.zeroAhead(segmentBytes);
+    }
+    return seg;
   }
 
   /** {@inheritDoc} One {@code fdatasync} of the active segment; the directory only if needed. */
@@ -512,6 +574,9 @@ final class SegmentedLog implements LogStore {
       if (closed) {
         return;
       }
+      if (prealloc != null) {
+        prealloc.close(); // stops and waits for the preparing thread, deletes its file
+      }
       IOException failure = null;
       try {
         sync();
@@ -536,6 +601,16 @@ final class SegmentedLog implements LogStore {
     } finally {
       lock.writeLock().unlock();
     }
+  }
+
+  /** The preparer of segment files, or null if preallocation is off; for tests. */
+  Preallocator preallocator() {
+    return prealloc;
+  }
+
+  /** How many segments were made from a prepared file (writer thread); for tests. */
+  int preparedRolls() {
+    return preparedRolls;
   }
 
   /** The segment files, for tests. */

@@ -33,7 +33,7 @@ class FileRecoveryTest {
   @TempDir Path dir;
 
   private FileRaftStorage open(final Path d) throws IOException {
-    return FileRaftStorage.open(d, 64 * 1024 * 1024);
+    return FileRaftStorage.open(d, 64 * 1024 * 1024, false); // the unpreallocated layout: FilePreallocationTest has the other
   }
 
   private static long recordBytes(final Entry e) {
