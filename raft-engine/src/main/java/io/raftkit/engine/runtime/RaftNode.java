@@ -49,6 +49,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
@@ -112,6 +113,8 @@ final class RaftNode<R> implements Raft<R> {
   private final PriorityQueue<PendingWrite<R>> orphanedWrites =
       new PriorityQueue<>(Comparator.comparingLong((PendingWrite<R> p) -> p.logId.index()));
   private final EntryCache cache = new EntryCache(ENTRY_CACHE_CAPACITY);
+  /** The index up to which the apply thread was last asked to apply (engine thread). */
+  private long applyRequested;
   private long ioDone;
   /** The commit term up to which {@link #failWritesThatCanNeverCommit} has run. */
   private long settledBelowTerm;
@@ -869,7 +872,7 @@ final class RaftNode<R> implements Raft<R> {
           }
           writes.sort(Comparator.comparingLong((PendingWrite<R> p) -> p.logId.index()));
         }
-        applier.submit(new ApplyTask.Apply<>(upTo, writes));
+        applier.submit(new ApplyTask.Apply<>(upTo, writes, cachedForApply(upTo.index())));
       }
       case BUILD_SNAPSHOT -> applier.submit(new ApplyTask.Build<>());
       case PURGE_LOG -> submitIo(new IoOp.Purge(((Command.PurgeLog) c).upTo()));
@@ -929,6 +932,7 @@ final class RaftNode<R> implements Raft<R> {
           + " not have committed"));
     }
     cache.clear();
+    applyRequested = last.index();
     final CompletableFuture<Void> restored = new CompletableFuture<>();
     installBarriers.add(restored);
     applier.submit(new ApplyTask.Install<>(c.meta(), restored));
@@ -1141,6 +1145,27 @@ final class RaftNode<R> implements Raft<R> {
     });
   }
 
+  /**
+   * The committed entries after the last apply request up to {@code upTo}, from the cache, or
+   * null if the cache no longer holds all of them (engine thread). The apply thread then uses
+   * them instead of reading the store back: at 128 clients over a file store, reading and
+   * decoding every applied entry again was an eighth of the CPU samples. The apply thread checks
+   * that they start right after what it applied and reads the store otherwise, so a wrong guess
+   * (after a snapshot install, say) costs a read, never a wrong apply.
+   */
+  private List<Entry> cachedForApply(final long upTo) {
+    final long from = applyRequested + 1;
+    applyRequested = upTo;
+    if (from > upTo || !cache.contains(from) || !cache.contains(upTo)) {
+      return null;
+    }
+    final Entry[] out = new Entry[(int) (upTo - from + 1)];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = cache.get(from + i);
+    }
+    return Arrays.asList(out);
+  }
+
   /** Reads {@code [from, to)} from the cache, falling back to storage for older entries. */
   private List<Entry> readEntries(final long from, final long to) throws IOException {
     if (from >= to) {
@@ -1301,12 +1326,19 @@ final class RaftNode<R> implements Raft<R> {
       final ArrayDeque<PendingWrite<R>> writes = new ArrayDeque<>(task.writes());
       long next = applied.index() + 1;
       final long upTo = task.upTo().index();
+      final List<Entry> given = task.entries();
+      final boolean useGiven = given != null && !given.isEmpty() && given.get(0).index() == next
+          && given.get(given.size() - 1).index() == upTo;
       while (next <= upTo) {
         final List<Entry> chunk;
-        try {
-          chunk = logStore.read(next, Math.min(upTo + 1, next + APPLY_READ_ENTRIES), APPLY_READ_BYTES);
-        } catch (final IOException e) {
-          throw new FatalStorageException("node " + nodeId + ": reading entries from " + next + " failed", e);
+        if (useGiven) {
+          chunk = given;
+        } else {
+          try {
+            chunk = logStore.read(next, Math.min(upTo + 1, next + APPLY_READ_ENTRIES), APPLY_READ_BYTES);
+          } catch (final IOException e) {
+            throw new FatalStorageException("node " + nodeId + ": reading entries from " + next + " failed", e);
+          }
         }
         for (final Entry entry : chunk) {
           final R result = stateMachine.apply(entry);
@@ -1408,7 +1440,7 @@ final class RaftNode<R> implements Raft<R> {
   /** Work for the apply thread, in order. */
   private sealed interface ApplyTask<R> {
     /** Apply the committed entries up to {@code upTo}, settling {@code writes}. */
-    record Apply<R>(LogId upTo, List<PendingWrite<R>> writes) implements ApplyTask<R> {}
+    record Apply<R>(LogId upTo, List<PendingWrite<R>> writes, List<Entry> entries) implements ApplyTask<R> {}
 
     /** Capture a snapshot of what is applied. */
     record Build<R>() implements ApplyTask<R> {}
