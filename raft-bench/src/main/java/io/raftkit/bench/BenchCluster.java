@@ -93,6 +93,7 @@ final class BenchCluster implements AutoCloseable {
             .storage(options.storage())
             .transport(options.transport())
             .bindAddress(address);
+    options.providerOptions().forEach(b::option);
     if (network != null) {
       b.option(LocalNetwork.NETWORK_OPTION, network.name());
     }

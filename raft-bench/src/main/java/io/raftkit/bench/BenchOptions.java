@@ -1,8 +1,10 @@
 package io.raftkit.bench;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -18,6 +20,8 @@ import java.util.Set;
  * @param sync whether the log is synced to disk; {@code false} for {@code memory}
  * @param dataDir where durable storage puts its node directories (a fresh temporary directory
  *     under it is used and deleted afterwards)
+ * @param providerOptions options passed to every node's storage and transport providers ({@code
+ *     --option key=value}, repeatable), such as {@code file.preallocate=false}
  */
 public record BenchOptions(
     int nodes,
@@ -28,7 +32,8 @@ public record BenchOptions(
     int seconds,
     int warmupSeconds,
     boolean sync,
-    Path dataDir) {
+    Path dataDir,
+    Map<String, String> providerOptions) {
 
   /** The transports the command knows how to address; others are refused. */
   public static final Set<String> TRANSPORTS = Set.of("local", "netty", "aeron");
@@ -43,6 +48,7 @@ public record BenchOptions(
           "usage: raft-bench [--nodes 3] [--transport netty|aeron|local] [--storage file|rocksdb|memory]",
           "                  [--clients 128] [--payload 128] [--seconds 15] [--warmup 5] [--sync true|false]",
           "                  [--dir <directory for durable storage, default java.io.tmpdir>]",
+          "                  [--option key=value ...  (a provider option, e.g. file.preallocate=false)]",
           "  --sync defaults to true for file and rocksdb and to false for memory (which cannot sync);",
           "  file and rocksdb have no option to skip fsync, so --sync false is refused for them.");
 
@@ -63,6 +69,7 @@ public record BenchOptions(
     int warmup = 5;
     String sync = null;
     Path dir = Path.of(System.getProperty("java.io.tmpdir"));
+    final Map<String, String> providerOptions = new LinkedHashMap<>();
     for (int i = 0; i < args.size(); i++) {
       final String arg = args.get(i);
       if (!arg.startsWith("--")) {
@@ -94,6 +101,13 @@ public record BenchOptions(
         case "warmup" -> warmup = intOption(name, value, 0, 86_400);
         case "sync" -> sync = choice(name, value, Set.of("true", "false"));
         case "dir" -> dir = Path.of(value);
+        case "option" -> {
+          final int at = value.indexOf('=');
+          if (at <= 0) {
+            throw new UsageException("--option", "--option " + value + ": must be key=value");
+          }
+          providerOptions.put(value.substring(0, at).trim(), value.substring(at + 1).trim());
+        }
         default -> throw new UsageException("--" + name, "unknown option --" + name);
       }
     }
@@ -113,7 +127,7 @@ public record BenchOptions(
                 + "use --sync true, or --storage memory for a run without disk");
       }
     }
-    return new BenchOptions(nodes, transport, storage, clients, payload, seconds, warmup, syncOn, dir);
+    return new BenchOptions(nodes, transport, storage, clients, payload, seconds, warmup, syncOn, dir, Map.copyOf(providerOptions));
   }
 
   private static int intOption(final String name, final String value, final int min, final int max) {

@@ -7,6 +7,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class BenchOptionsTest {
@@ -14,7 +15,8 @@ class BenchOptionsTest {
   @Test
   void shouldParseEveryOptionInBothForms() {
     final BenchOptions o = BenchOptions.parse(List.of("--nodes", "5", "--transport=local", "--storage", "rocksdb",
-        "--clients", "7", "--payload=64", "--seconds", "3", "--warmup", "0", "--sync", "true"));
+        "--clients", "7", "--payload=64", "--seconds", "3", "--warmup", "0", "--sync", "true",
+        "--option", "file.preallocate=false", "--option=aeron.idleMaxParkMicros=50"));
     assertThat(o.nodes()).isEqualTo(5);
     assertThat(o.transport()).isEqualTo("local");
     assertThat(o.storage()).isEqualTo("rocksdb");
@@ -23,6 +25,8 @@ class BenchOptionsTest {
     assertThat(o.seconds()).isEqualTo(3);
     assertThat(o.warmupSeconds()).isZero();
     assertThat(o.sync()).isTrue();
+    assertThat(o.providerOptions())
+        .containsExactlyInAnyOrderEntriesOf(Map.of("file.preallocate", "false", "aeron.idleMaxParkMicros", "50"));
   }
 
   @Test
@@ -52,6 +56,8 @@ class BenchOptionsTest {
         .hasMessageContaining("unknown option --speed");
     assertThatThrownBy(() -> BenchOptions.parse(List.of("--nodes")))
         .hasMessageContaining("--nodes needs a value");
+    assertThatThrownBy(() -> BenchOptions.parse(List.of("--option", "preallocate")))
+        .hasMessageContaining("--option preallocate: must be key=value");
     assertThatThrownBy(() -> BenchOptions.parse(List.of("--nodes", "0")))
         .hasMessageContaining("--nodes 0: must be within [1, 9]");
   }
