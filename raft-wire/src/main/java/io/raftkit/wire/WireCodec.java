@@ -39,6 +39,14 @@ import java.util.Objects;
  * {@link WireFrame.Unsupported}. Malformed bytes, and messages that break a raft-api rule, fail
  * with {@link WireFormatException}.
  *
+ * <p><b>Two codecs, one format.</b> Append requests and responses, the frames of log replication,
+ * go through {@link AppendFrameCodec}: a hand-written codec of the same bytes that skips the
+ * generated builders and messages (they cost about a fifth of a cluster's CPU in profiles). Every
+ * other frame goes through the generated classes, which stay the reference: the hand-written
+ * decoder hands every frame it does not fully understand (malformed, invalid or unusual) back to
+ * the generated path, so errors and edge cases behave as they always did. {@code
+ * -Draftkit.wire.noFastAppend=true} turns the hand-written codec off.
+ *
  * <p><b>Copies.</b> Encoding does not copy entry payloads (they are immutable by {@link Entry}'s
  * contract). Decoding copies each payload out of the input, so the input buffer may be reused or
  * released as soon as {@link #decode} returns: nothing decoded refers to it.
@@ -53,6 +61,14 @@ public final class WireCodec {
    */
   public static final int PROTOCOL_VERSION = 1;
 
+  /**
+   * Whether append requests and responses go through {@link AppendFrameCodec}, the hand-written
+   * codec of the same bytes. {@code -Draftkit.wire.noFastAppend=true} sends them through the
+   * generated classes instead, to compare (raft-bench's {@code WireCodecBenchmark} does) or to
+   * rule the hand-written codec out.
+   */
+  static final boolean FAST_APPEND = !Boolean.getBoolean("raftkit.wire.noFastAppend");
+
   private static final byte[] EMPTY = new byte[0];
 
   private WireCodec() {}
@@ -65,6 +81,22 @@ public final class WireCodec {
    * @throws IllegalArgumentException if the frame is {@link WireFrame.Unsupported}
    */
   public static EncodedFrame encode(final WireFrame frame) {
+    Objects.requireNonNull(frame, "frame");
+    if (FAST_APPEND) {
+      if (frame.kind() == WireFrame.Kind.REQUEST
+          && ((WireFrame.Request) frame).request() instanceof AppendRequest append) {
+        return AppendFrameCodec.encode(frame.correlationId(), append);
+      }
+      if (frame.kind() == WireFrame.Kind.RESPONSE
+          && ((WireFrame.Response) frame).response() instanceof AppendResponse append) {
+        return AppendFrameCodec.encode(frame.correlationId(), append);
+      }
+    }
+    return encodeGenerated(frame);
+  }
+
+  /** Encodes through the generated classes, whatever the frame: the reference encoder. */
+  static EncodedFrame encodeGenerated(final WireFrame frame) {
     Objects.requireNonNull(frame, "frame");
     return new ProtoFrame(toProto(frame));
   }
@@ -88,6 +120,12 @@ public final class WireCodec {
    * @throws WireFormatException if the bytes are not a valid frame
    */
   public static WireFrame decode(final ByteBuffer src) throws WireFormatException {
+    if (FAST_APPEND) {
+      final WireFrame append = AppendFrameCodec.decode(src);
+      if (append != null) {
+        return append;
+      }
+    }
     final int length = src.remaining();
     final Frame proto;
     try {
@@ -108,6 +146,19 @@ public final class WireCodec {
    * @throws WireFormatException if the bytes are not a valid frame
    */
   public static WireFrame decode(final byte[] bytes, final int offset, final int length)
+      throws WireFormatException {
+    Objects.checkFromIndexSize(offset, length, bytes.length);
+    if (FAST_APPEND) {
+      final WireFrame append = AppendFrameCodec.decode(bytes, offset, length);
+      if (append != null) {
+        return append;
+      }
+    }
+    return decodeGenerated(bytes, offset, length);
+  }
+
+  /** Decodes through the generated classes, whatever the frame: the reference decoder. */
+  static WireFrame decodeGenerated(final byte[] bytes, final int offset, final int length)
       throws WireFormatException {
     Objects.checkFromIndexSize(offset, length, bytes.length);
     final Frame proto;
@@ -383,18 +434,10 @@ public final class WireCodec {
     final LogId prev = logId(a.getPrevLogId());
     final int count = a.getEntriesCount();
     final List<Entry> entries = new ArrayList<>(count);
-    long expectedIndex = prev.index() + 1;
     for (int i = 0; i < count; i++) {
       final io.raftkit.wire.proto.Entry e = a.getEntries(i);
-      if (e.getIndex() != expectedIndex) {
-        throw new IllegalArgumentException(
-            "entry i=" + i + " has index=" + Long.toUnsignedString(e.getIndex()) + " but expected index="
-                + expectedIndex + " (entries must follow prevLogId=" + prev + " consecutively)");
-      }
-      final EntryKind kind = EntryKind.fromCode(e.getKindValue());
       final byte[] payload = e.getPayload().isEmpty() ? EMPTY : e.getPayload().toByteArray();
-      entries.add(new Entry(LogId.of(e.getTerm(), e.getIndex()), kind, payload));
-      expectedIndex++;
+      entries.add(entry(i, prev, e.getTerm(), e.getIndex(), e.getKindValue(), payload));
     }
     return new AppendRequest(
         nonNegative("term", a.getTerm()),
@@ -404,11 +447,29 @@ public final class WireCodec {
         nonNegative("leaderCommit", a.getLeaderCommit()));
   }
 
+  /**
+   * The {@code i}-th entry of an append request after {@code prev}, checked as both decoders
+   * check it: its index follows on, its kind is known, its log id and payload are valid.
+   *
+   * @throws IllegalArgumentException naming what is wrong
+   */
+  static Entry entry(
+      final int i, final LogId prev, final long term, final long index, final int kindCode, final byte[] payload) {
+    final long expectedIndex = prev.index() + 1 + i;
+    if (index != expectedIndex) {
+      throw new IllegalArgumentException(
+          "entry i=" + i + " has index=" + Long.toUnsignedString(index) + " but expected index="
+              + expectedIndex + " (entries must follow prevLogId=" + prev + " consecutively)");
+    }
+    final EntryKind kind = EntryKind.fromCode(kindCode);
+    return new Entry(LogId.of(term, index), kind, payload);
+  }
+
   private static LogId logId(final io.raftkit.wire.proto.LogId id) {
     return LogId.of(id.getTerm(), id.getIndex());
   }
 
-  private static long nonNegative(final String name, final long value) {
+  static long nonNegative(final String name, final long value) {
     if (value < 0) {
       throw new IllegalArgumentException(name + "=" + Long.toUnsignedString(value) + " exceeds " + Long.MAX_VALUE);
     }
