@@ -26,23 +26,32 @@ class SingleNodeClusterTest {
       cluster.awaitApplied(blank, TIMEOUT);
 
       store.holdSyncs();
-      final CompletableFuture<WriteResult<Long>> write = leader.write(new byte[] {42});
-      assertThat(store.awaitBlockedSync(TIMEOUT)).as("the log writer reached sync").isTrue();
-      // The entry is in the log but its sync is blocked: it must not be acknowledged.
-      leader.awaitMetrics(m -> m.lastLogId().index() == blank + 1, TIMEOUT).get(30, TimeUnit.SECONDS);
-      assertThat(store.syncedLastLogId().index()).isEqualTo(blank);
-      assertThat(write).as("write acknowledged before its sync").isNotDone();
-      assertThat(leader.metrics().committed().index()).isEqualTo(blank);
-
-      final long[] syncedAtAck = new long[1];
-      final CompletableFuture<WriteResult<Long>> acked =
-          write.whenComplete((r, err) -> syncedAtAck[0] = store.syncedLastLogId().index());
-      store.releaseSyncs();
-      final WriteResult<Long> result = acked.get(30, TimeUnit.SECONDS);
-      assertThat(result.logId().index()).isEqualTo(blank + 1);
-      assertThat(result.response()).as("the state machine's count of writes").isEqualTo(1L);
-      assertThat(syncedAtAck[0]).as("synced index when acknowledged").isGreaterThanOrEqualTo(blank + 1);
+      try {
+        checkAcknowledgedOnlyAfterSync(leader, store, blank);
+      } finally {
+        store.releaseSyncs(); // even on failure: a node stuck in a held sync would hang close()
+      }
     }
+  }
+
+  private static void checkAcknowledgedOnlyAfterSync(final Raft<Long> leader, final MemoryStore store, final long blank)
+      throws Exception {
+    final CompletableFuture<WriteResult<Long>> write = leader.write(new byte[] {42});
+    assertThat(store.awaitBlockedSync(TIMEOUT)).as("the log writer reached sync").isTrue();
+    // The entry is in the log but its sync is blocked: it must not be acknowledged.
+    leader.awaitMetrics(m -> m.lastLogId().index() == blank + 1, TIMEOUT).get(30, TimeUnit.SECONDS);
+    assertThat(store.syncedLastLogId().index()).isEqualTo(blank);
+    assertThat(write).as("write acknowledged before its sync").isNotDone();
+    assertThat(leader.metrics().committed().index()).isEqualTo(blank);
+
+    final long[] syncedAtAck = new long[1];
+    final CompletableFuture<WriteResult<Long>> acked =
+        write.whenComplete((r, err) -> syncedAtAck[0] = store.syncedLastLogId().index());
+    store.releaseSyncs();
+    final WriteResult<Long> result = acked.get(30, TimeUnit.SECONDS);
+    assertThat(result.logId().index()).isEqualTo(blank + 1);
+    assertThat(result.response()).as("the state machine's count of writes").isEqualTo(1L);
+    assertThat(syncedAtAck[0]).as("synced index when acknowledged").isGreaterThanOrEqualTo(blank + 1);
   }
 
   @Test

@@ -117,6 +117,8 @@ final class RaftNode<R> implements Raft<R> {
   private static final long METRICS_INTERVAL_NANOS = 1_000_000;
   /** When progress-only metrics changes may be published again (engine thread). */
   private long metricsDueNanos;
+  /** Whether the throttle held a metrics change back (engine thread). */
+  private boolean metricsHeld;
   /** The index up to which the apply thread was last asked to apply (engine thread). */
   private long applyRequested;
   private long ioDone;
@@ -788,6 +790,12 @@ final class RaftNode<R> implements Raft<R> {
       return;
     }
     if (inlineIo && ioOnWorker.get() == 0 && installBarriers.isEmpty() && !hasInstall(ioToSubmit)) {
+      if (metricsHeld) {
+        // The writes run here: the metrics the throttle held back go out before them, as they
+        // would have without it, so they never wait for (or, with a store whose syncs a test
+        // holds, get stuck behind) this thread's IO.
+        publishMetrics(true);
+      }
       writeLog(ioToSubmit);
     } else {
       ioOnWorker.addAndGet(ioToSubmit.size());
@@ -1385,7 +1393,8 @@ final class RaftNode<R> implements Raft<R> {
    * was a sixth of the engine thread at 128 clients. The engine thread publishes with {@code now}
    * before it goes idle, so a quiet node's metrics are always current; a change of role, vote,
    * leader, membership, snapshot or purge is published at once, as are all changes while a
-   * condition is awaited ({@link #awaitMetrics}).
+   * condition is awaited ({@link #awaitMetrics}), and whatever was held back before this thread
+   * runs writes itself ({@link #flushIo}).
    */
   private void publishMetrics(final boolean now) {
     final Throwable f = fatal;
@@ -1400,8 +1409,10 @@ final class RaftNode<R> implements Raft<R> {
         && prev.snapshot().equals(engine.snapshotLogId())
         && prev.membership() == engine.effectiveMembership();
     if (controlSame && !now && waiters.isEmpty() && System.nanoTime() - metricsDueNanos < 0) {
+      metricsHeld = true;
       return;
     }
+    metricsHeld = false;
     if (controlSame
         && prev.lastLogId().equals(engine.lastLogId())
         && prev.flushedLogId().equals(engine.flushedLogId())
