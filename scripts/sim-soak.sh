@@ -14,4 +14,4 @@ while [ $# -gt 0 ]; do
 done
 exec ./mvnw -B verify -pl raft-testkit -am \
   -Dtest='SimulationTest#shouldStaySafeAndLinearizableUnderFaultsForEverySeed' \
-  -Dsurefire.failIfNoSpecifiedTests=false "${props[@]}"
+  -Dsurefire.failIfNoSpecifiedTests=false -Dtest.forkTimeout=0 "${props[@]}"
