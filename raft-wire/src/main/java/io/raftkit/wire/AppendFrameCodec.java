@@ -374,8 +374,27 @@ final class AppendFrameCodec {
     if (src.hasArray()) {
       return decode(src.array(), src.arrayOffset() + src.position(), src.remaining());
     }
+    final int n = src.remaining();
+    if (n <= MAX_SCRATCH_BYTES) {
+      // protobuf 4 copies a direct buffer into a new array before parsing it; copying it into
+      // this thread's scratch array instead saves allocating one per frame. Safe to reuse: nothing
+      // decoded refers to the input (payloads are copied out).
+      byte[] scratch = SCRATCH.get();
+      if (scratch.length < n) {
+        scratch = new byte[Math.min(MAX_SCRATCH_BYTES, Math.max(n, scratch.length * 2))];
+        SCRATCH.set(scratch);
+      }
+      src.duplicate().get(scratch, 0, n);
+      return decode(scratch, 0, n);
+    }
     return decode(CodedInputStream.newInstance(src.duplicate()));
   }
+
+  /** The largest direct-buffer frame copied into a thread's scratch array; larger ones are copied anew. */
+  private static final int MAX_SCRATCH_BYTES = 4 << 20;
+
+  /** Per decoding thread (a transport's event loop): where direct-buffer frames are copied to. */
+  private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[64 << 10]);
 
   private static WireFrame decode(final CodedInputStream in) {
     final int protobufLimit = in.setRecursionLimit(0);
