@@ -61,7 +61,8 @@ import java.util.zip.CRC32C;
  * a quorum of every voter set holds durably; every node applies the same entry (same bytes) at
  * the same index, never a damaged record, and reaches the same state there; a snapshot holds the
  * state the nodes had at its last index; no node reads an entry it purged; commit and applied
- * indexes of a running node never go back. At the end it heals every fault, checks that a leader
+ * indexes of a running node never go back; a leader takes a lease read only while no leader of a
+ * later term has been elected. At the end it heals every fault, checks that a leader
  * is elected and commits within 20 election timeouts, reads every key, checks that every running
  * member catches up with the leader's commit index, and checks the whole client history (writes,
  * reads through the log, ReadIndex and lease reads) for linearizability.
@@ -96,6 +97,8 @@ public final class Simulation {
 
   // Invariant state.
   private final Map<Long, Long> leaderOfTerm = new HashMap<>();
+  /** When the leader of each term was first seen (simulated nanos). */
+  private final Map<Long, Long> leaderElectedAt = new HashMap<>();
   private final Map<Long, LogId> committedAt = new HashMap<>();
   private final Map<Long, Rec> appliedAt = new HashMap<>();
   // The state machine's state after each applied index (a digest of the map; equal on every node
@@ -1613,6 +1616,9 @@ public final class Simulation {
         }
         case READ_READY -> {
           if (((Command.ReadReady) c).replyTo() instanceof ReadCall call && reads.remove(call)) {
+            if (call.policy == ReadPolicy.LEASE && call.leaseTerm > 0) {
+              checkLeaseHeld(this, call);
+            }
             call.client.readDone(call, kv.get(call.key));
             if (call.policy == ReadPolicy.LEASE && faultsOn && cfg.partitions() && random.nextInt(20) == 0) {
               // Cut a leader off right after it serves a lease read: it must stop before another
@@ -1942,6 +1948,23 @@ public final class Simulation {
   // Invariants.
 
   /**
+   * A leader takes a lease read (judges its lease valid) only while no other node can have been
+   * elected: no leader of a later term may exist at that moment. Checked when the read is served,
+   * against the moment the leader took it, so a stale lease is caught whether or not a later
+   * write makes the value it returns differ (the linearizability check needs both). Followers
+   * serve "lease" reads through the leader's read index; those are not checked here.
+   */
+  private void checkLeaseHeld(final Node n, final ReadCall call) {
+    for (final Map.Entry<Long, Long> e : leaderElectedAt.entrySet()) {
+      if (e.getKey() > call.leaseTerm && e.getValue() <= call.takenNanos) {
+        throw failure("node " + n.id + " took a lease read at t=" + call.takenNanos / MS + "ms as leader of term "
+            + call.leaseTerm + ", but node " + leaderOfTerm.get(e.getKey()) + " was elected leader of term "
+            + e.getKey() + " at t=" + e.getValue() / MS + "ms");
+      }
+    }
+  }
+
+  /**
    * Checks the invariants after a step of {@code n}.
    *
    * @param before the effective membership of {@code n} before the step if it was leader, else
@@ -1954,6 +1977,7 @@ public final class Simulation {
     final boolean leader = e.state() == ServerState.LEADER;
     if (leader) {
       final Long other = leaderOfTerm.putIfAbsent(term, n.id);
+      leaderElectedAt.putIfAbsent(term, now);
       if (other != null && other != n.id) {
         throw failure("two leaders in term " + term + ": nodes " + other + " and " + n.id);
       }
@@ -2127,6 +2151,10 @@ public final class Simulation {
     final long opId;
     final String key;
     final ReadPolicy policy;
+    /** The term of the node it was sent to if that node was leader then, else 0. */
+    long leaseTerm;
+    /** When that node took it (simulated nanos). */
+    long takenNanos;
 
     ReadCall(final Client client, final long opId, final String key, final ReadPolicy policy) {
       this.client = client;
@@ -2208,6 +2236,10 @@ public final class Simulation {
           }
           if (op.kind() == KvModel.Kind.GET && readPolicy != null) {
             final ReadCall call = new ReadCall(this, mine, op.key(), readPolicy);
+            if (e.state() == ServerState.LEADER) {
+              call.leaseTerm = e.vote().term();
+              call.takenNanos = now;
+            }
             target.reads.add(call);
             e.handleRead(readPolicy, call);
             return;

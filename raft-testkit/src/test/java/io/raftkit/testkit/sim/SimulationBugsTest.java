@@ -2,6 +2,7 @@ package io.raftkit.testkit.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -30,5 +31,25 @@ class SimulationBugsTest {
     assertThat(caught.getMessage()).contains("seed=" + caught.seed()).contains("last events:");
     System.out.printf("%s caught after %d seed(s): %s%n", bug, seeds,
         caught.getMessage().lines().findFirst().orElse(""));
+  }
+
+  /**
+   * The lease check sees a stale lease when the read is taken, without waiting for a later write
+   * to make the value differ: the linearizability checker alone first caught this bug at seed 194.
+   */
+  @Test
+  void shouldCatchALeaseReadTakenAfterAnotherLeaderWasElected() {
+    SimulationFailure caught = null;
+    for (long seed = 1; seed <= 50 && caught == null; seed++) {
+      try {
+        new Simulation(SimConfig.fromSeed(seed)).withBug(InjectedBug.LEASE_READ_WITHOUT_CHECK_QUORUM).run();
+      } catch (final SimulationFailure f) {
+        caught = f;
+      }
+    }
+    assertThat(caught).as("a stale lease read within 50 seeds").isNotNull();
+    assertThat(caught.getMessage().lines().findFirst().orElse(""))
+        .contains("took a lease read")
+        .contains("was elected leader of term");
   }
 }
