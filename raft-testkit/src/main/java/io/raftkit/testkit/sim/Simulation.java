@@ -62,7 +62,7 @@ import java.util.zip.CRC32C;
  * the same index, never a damaged record, and reaches the same state there; a snapshot holds the
  * state the nodes had at its last index; no node reads an entry it purged; commit and applied
  * indexes of a running node never go back; a leader takes a lease read only while no leader of a
- * later term has been elected. At the end it heals every fault, checks that a leader
+ * later term has been elected; a restarted node's configuration is the latest in its log. At the end it heals every fault, checks that a leader
  * is elected and commits within 20 election timeouts, reads every key, checks that every running
  * member catches up with the leader's commit index, and checks the whole client history (writes,
  * reads through the log, ReadIndex and lease reads) for linearizability.
@@ -1428,8 +1428,30 @@ public final class Simulation {
       }
       appliedMembership = engine.membershipAt(applied.index());
       engine.start(clock());
+      checkMembershipRecovered(snapshot);
       dispatch();
       scheduleTick();
+    }
+
+    /**
+     * A restarted node's configuration is the latest one in its log, committed or not (joint
+     * included), else its snapshot's: Raft's rule, which a node that forgot a joint configuration
+     * at restart breaks long before it truncates anything.
+     */
+    void checkMembershipRecovered(final SnapshotMeta snapshot) {
+      Membership expected = snapshot == null || snapshot.membership().isEmpty() ? null
+          : snapshot.membership().membership();
+      for (int i = memLog.size() - 1; i >= 0; i--) {
+        if (memLog.get(i).kind() == EntryKind.MEMBERSHIP) {
+          expected = memLog.get(i).membership();
+          break;
+        }
+      }
+      final Membership actual = engine.effectiveMembership().isEmpty() ? null : engine.effectiveMembership().membership();
+      if (expected != null && !expected.equals(actual)) {
+        throw failure("node " + id + " restarted with configuration " + actual + " but the latest in its log is "
+            + expected);
+      }
     }
 
     /**

@@ -52,4 +52,24 @@ class SimulationBugsTest {
         .contains("took a lease read")
         .contains("was elected leader of term");
   }
+
+  /**
+   * The restart check sees a forgotten joint configuration at once, not only when it later makes a
+   * node truncate a committed entry (first caught at seed 56 that way).
+   */
+  @Test
+  void shouldCatchANodeThatRestartsWithoutItsJointConfiguration() {
+    SimulationFailure caught = null;
+    for (long seed = 1; seed <= 20 && caught == null; seed++) {
+      try {
+        new Simulation(SimConfig.fromSeed(seed)).withBug(InjectedBug.FORGET_JOINT_CONFIG_ON_RESTART).run();
+      } catch (final SimulationFailure f) {
+        caught = f;
+      }
+    }
+    assertThat(caught).as("a forgotten joint configuration within 20 seeds").isNotNull();
+    assertThat(caught.getMessage().lines().findFirst().orElse(""))
+        .contains("restarted with configuration")
+        .contains("but the latest in its log is");
+  }
 }
