@@ -113,12 +113,6 @@ final class RaftNode<R> implements Raft<R> {
   private final PriorityQueue<PendingWrite<R>> orphanedWrites =
       new PriorityQueue<>(Comparator.comparingLong((PendingWrite<R> p) -> p.logId.index()));
   private final EntryCache cache = new EntryCache(ENTRY_CACHE_CAPACITY);
-  /** Progress-only metrics changes are published at most this often under load (see publishMetrics). */
-  private static final long METRICS_INTERVAL_NANOS = 1_000_000;
-  /** When progress-only metrics changes may be published again (engine thread). */
-  private long metricsDueNanos;
-  /** Whether the throttle held a metrics change back (engine thread). */
-  private boolean metricsHeld;
   /** The index up to which the apply thread was last asked to apply (engine thread). */
   private long applyRequested;
   private long ioDone;
@@ -718,7 +712,6 @@ final class RaftNode<R> implements Raft<R> {
         publishMetrics();
         dispatch();
         if (n == 0) {
-          publishMetrics(true); // nothing pending: whatever the throttle held back goes out now
           if (Idle.yieldWhileEmpty(events)) {
             continue;
           }
@@ -790,12 +783,6 @@ final class RaftNode<R> implements Raft<R> {
       return;
     }
     if (inlineIo && ioOnWorker.get() == 0 && installBarriers.isEmpty() && !hasInstall(ioToSubmit)) {
-      if (metricsHeld) {
-        // The writes run here: the metrics the throttle held back go out before them, as they
-        // would have without it, so they never wait for (or, with a store whose syncs a test
-        // holds, get stuck behind) this thread's IO.
-        publishMetrics(true);
-      }
       writeLog(ioToSubmit);
     } else {
       ioOnWorker.addAndGet(ioToSubmit.size());
@@ -1382,47 +1369,25 @@ final class RaftNode<R> implements Raft<R> {
   // Metrics.
 
   private void publishMetrics() {
-    publishMetrics(false);
-  }
-
-  /**
-   * Publishes a new metrics snapshot if anything in it changed. A change of only the progress
-   * fields (log ids, applied, replication, quorum ack) is published at most every {@value
-   * #METRICS_INTERVAL_NANOS} ns while nobody awaits a condition, unless {@code now}: under load they
-   * change with every batch, and building the snapshot each time (the replication map above all)
-   * was a sixth of the engine thread at 128 clients. The engine thread publishes with {@code now}
-   * before it goes idle, so a quiet node's metrics are always current; a change of role, vote,
-   * leader, membership, snapshot or purge is published at once, as are all changes while a
-   * condition is awaited ({@link #awaitMetrics}), and whatever was held back before this thread
-   * runs writes itself ({@link #flushIo}).
-   */
-  private void publishMetrics(final boolean now) {
     final Throwable f = fatal;
     final boolean down = closed.get() || f != null;
     final RaftMetrics prev = metrics;
     final ServerState state = down ? ServerState.SHUTDOWN : engine.state();
-    final boolean controlSame = prev != null
+    if (prev != null
         && prev.state() == state
         && prev.vote().equals(engine.vote())
         && prev.currentLeader() == engine.leaderId()
-        && prev.purged().equals(engine.purgedLogId())
-        && prev.snapshot().equals(engine.snapshotLogId())
-        && prev.membership() == engine.effectiveMembership();
-    if (controlSame && !now && waiters.isEmpty() && System.nanoTime() - metricsDueNanos < 0) {
-      metricsHeld = true;
-      return;
-    }
-    metricsHeld = false;
-    if (controlSame
         && prev.lastLogId().equals(engine.lastLogId())
         && prev.flushedLogId().equals(engine.flushedLogId())
         && prev.committed().equals(engine.committed())
         && prev.lastApplied().equals(engine.lastApplied())
+        && prev.purged().equals(engine.purgedLogId())
+        && prev.snapshot().equals(engine.snapshotLogId())
         && prev.quorumAckNanos() == engine.quorumAckNanos()
+        && prev.membership() == engine.effectiveMembership()
         && prev.replication().equals(engine.replication())) {
       return;
     }
-    metricsDueNanos = System.nanoTime() + METRICS_INTERVAL_NANOS;
     final RaftMetrics m = new RaftMetrics(nodeId, state, engine.vote().term(), engine.vote(), engine.leaderId(),
         engine.lastLogId(), engine.flushedLogId(), engine.committed(), engine.lastApplied(), engine.purgedLogId(),
         engine.snapshotLogId(), engine.effectiveMembership(), engine.replication(), engine.quorumAckNanos(), f == null ? null : f.toString());

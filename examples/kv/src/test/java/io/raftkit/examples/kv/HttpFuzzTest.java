@@ -67,6 +67,10 @@ class HttpFuzzTest {
           false);
       assertThat(r.status()).as(r.toString()).isEqualTo(200);
     }
+    // A PUT is answered once applied, before the engine has published that in its metrics: wait
+    // until they say so, or the test's baseline may miss the last PUT (seen once in CI).
+    node.raft().awaitMetrics(m -> m.lastApplied().equals(m.lastLogId()), TIMEOUT)
+        .get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
   }
 
   @AfterEach
