@@ -17,20 +17,23 @@ class SimulationBugsTest {
   @ParameterizedTest
   @EnumSource(InjectedBug.class)
   void shouldCatchTheBugWithinFiveHundredSeeds(final InjectedBug bug) {
-    int seeds = 0;
-    SimulationFailure caught = null;
-    for (long seed = 1; seed <= MAX_SEEDS && caught == null; seed++) {
-      seeds++;
+    final SimulationFailure caught = firstFailure(bug, MAX_SEEDS);
+    assertThat(caught).as("%s not caught in %d seeds", bug, MAX_SEEDS).isNotNull();
+    assertThat(caught.getMessage()).contains("seed=" + caught.seed()).contains("last events:");
+    System.out.printf("%s caught after %d seed(s): %s%n", bug, caught.seed(),
+        caught.getMessage().lines().findFirst().orElse(""));
+  }
+
+  /** The failure of the first of seeds 1..{@code maxSeeds} that fails with {@code bug} on, or null. */
+  private static SimulationFailure firstFailure(final InjectedBug bug, final int maxSeeds) {
+    for (long seed = 1; seed <= maxSeeds; seed++) {
       try {
         new Simulation(SimConfig.fromSeed(seed)).withBug(bug).run();
       } catch (final SimulationFailure f) {
-        caught = f;
+        return f;
       }
     }
-    assertThat(caught).as("%s not caught in %d seeds", bug, MAX_SEEDS).isNotNull();
-    assertThat(caught.getMessage()).contains("seed=" + caught.seed()).contains("last events:");
-    System.out.printf("%s caught after %d seed(s): %s%n", bug, seeds,
-        caught.getMessage().lines().findFirst().orElse(""));
+    return null;
   }
 
   /**
@@ -39,14 +42,7 @@ class SimulationBugsTest {
    */
   @Test
   void shouldCatchALeaseReadTakenAfterAnotherLeaderWasElected() {
-    SimulationFailure caught = null;
-    for (long seed = 1; seed <= 50 && caught == null; seed++) {
-      try {
-        new Simulation(SimConfig.fromSeed(seed)).withBug(InjectedBug.LEASE_READ_WITHOUT_CHECK_QUORUM).run();
-      } catch (final SimulationFailure f) {
-        caught = f;
-      }
-    }
+    final SimulationFailure caught = firstFailure(InjectedBug.LEASE_READ_WITHOUT_CHECK_QUORUM, 50);
     assertThat(caught).as("a stale lease read within 50 seeds").isNotNull();
     assertThat(caught.getMessage().lines().findFirst().orElse(""))
         .contains("took a lease read")
@@ -59,14 +55,7 @@ class SimulationBugsTest {
    */
   @Test
   void shouldCatchANodeThatRestartsWithoutItsJointConfiguration() {
-    SimulationFailure caught = null;
-    for (long seed = 1; seed <= 20 && caught == null; seed++) {
-      try {
-        new Simulation(SimConfig.fromSeed(seed)).withBug(InjectedBug.FORGET_JOINT_CONFIG_ON_RESTART).run();
-      } catch (final SimulationFailure f) {
-        caught = f;
-      }
-    }
+    final SimulationFailure caught = firstFailure(InjectedBug.FORGET_JOINT_CONFIG_ON_RESTART, 20);
     assertThat(caught).as("a forgotten joint configuration within 20 seeds").isNotNull();
     assertThat(caught.getMessage().lines().findFirst().orElse(""))
         .contains("restarted with configuration")
