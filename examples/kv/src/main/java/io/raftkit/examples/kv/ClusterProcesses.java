@@ -1,19 +1,32 @@
 package io.raftkit.examples.kv;
 
+import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Nodes of one cluster, each a {@code serve} process (a separate JVM), with its output in {@code
  * dir/node-N.log} and its data in {@code dir/node-N}. Used by the {@code cluster} command and the
  * end-to-end test.
+ *
+ * <p>A thread per process copies its output to the log file and watches for the line {@code
+ * serve} prints once its HTTP API listens, so that {@link #awaitServing} waits for that moment
+ * instead of polling the port.
  *
  * <p>Not thread-safe.
  */
@@ -25,6 +38,7 @@ final class ClusterProcesses implements AutoCloseable {
   private final String storage;
   private final String transport;
   private final Map<Long, Process> processes = new TreeMap<>();
+  private final Map<Long, CompletableFuture<Void>> serving = new TreeMap<>();
 
   /**
    * Creates the handle; starts nothing.
@@ -114,12 +128,57 @@ final class ClusterProcesses implements AutoCloseable {
     if (init) {
       cmd.add("--init");
     }
-    final Process p = new ProcessBuilder(cmd)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log(id).toFile()))
-        .start();
+    final Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    final CompletableFuture<Void> up = new CompletableFuture<>();
+    final Thread pump = new Thread(() -> copyOutput(id, p, up), "raft-kv-node-" + id + "-output");
+    pump.setDaemon(true);
+    pump.start();
     processes.put(id, p);
+    serving.put(id, up);
     return p;
+  }
+
+  /** Copies the output of node {@code id} to its log, completing {@code up} at its serving line. */
+  private void copyOutput(final long id, final Process p, final CompletableFuture<Void> up) {
+    final String servingLine = "raft-kv node " + id + " serving:";
+    try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        Writer out = Files.newBufferedWriter(log(id), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+            StandardOpenOption.APPEND)) {
+      String line;
+      while ((line = in.readLine()) != null) {
+        out.write(line);
+        out.write('\n');
+        out.flush();
+        if (!up.isDone() && line.startsWith(servingLine)) {
+          up.complete(null);
+        }
+      }
+    } catch (final IOException e) {
+      up.completeExceptionally(new IOException("reading the output of node " + id + " failed: " + e, e));
+      return;
+    }
+    p.onExit().thenAccept(done -> up.completeExceptionally(new IOException(
+        "node " + id + " exited with " + done.exitValue() + " before it served; see " + log(id))));
+  }
+
+  /**
+   * Waits until node {@code id} (started by {@link #start}) has said its HTTP API listens.
+   *
+   * @throws IOException if it exited first
+   * @throws TimeoutException if it did not within {@code timeout}
+   */
+  void awaitServing(final long id, final Duration timeout) throws IOException, TimeoutException, InterruptedException {
+    final CompletableFuture<Void> up = serving.get(id);
+    if (up == null) {
+      throw new IllegalStateException("node " + id + " was not started");
+    }
+    try {
+      up.get(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+    } catch (final ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    } catch (final TimeoutException e) {
+      throw new TimeoutException("node " + id + " did not serve within " + timeout + "; see " + log(id));
+    }
   }
 
   /** The process of node {@code id}, or {@code null}. */
@@ -155,5 +214,6 @@ final class ClusterProcesses implements AutoCloseable {
       }
     }
     processes.clear();
+    serving.clear();
   }
 }

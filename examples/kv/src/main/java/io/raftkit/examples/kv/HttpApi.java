@@ -40,6 +40,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -79,8 +80,11 @@ import org.slf4j.LoggerFactory;
  *       not</td></tr>
  *   <tr><td>{@code POST /admin/init}</td><td>forms the cluster of the configured peers (409 on a
  *       node started as a future learner)</td></tr>
- *   <tr><td>{@code GET /admin/metrics}</td><td>this node's {@link RaftMetrics}, its key count and
- *       its table of peers' HTTP addresses</td></tr>
+ *   <tr><td>{@code GET /admin/metrics[?leader_above_term=T][&applied_at_least=I][&wait_ms=N]}</td>
+ *       <td>this node's {@link RaftMetrics}, its key count and its table of peers' HTTP addresses;
+ *       with a condition, a long poll: answered once this node knows a leader of a term above
+ *       {@code T} that has committed an entry of its term (ready for linearizable reads) and has
+ *       applied index {@code I}, 504 after {@code wait_ms} (default and at most 60000)</td></tr>
  *   <tr><td>{@code POST /admin/learners} {@code
  *       {"id":4,"raft":"h:p","http":"h:p","blocking":true}}</td><td>adds a learner (leader only;
  *       {@code blocking}, default true: answers once it has caught up) and records its HTTP
@@ -286,12 +290,77 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
         return CompletableFuture.completedFuture(json(HttpResponseStatus.OK, stateMachine.digest().toJson(settings.id())));
       case "/admin/metrics":
         allow(method, "GET");
-        noQuery(uri);
-        return CompletableFuture.completedFuture(
-            json(HttpResponseStatus.OK, metricsJson(raft.metrics(), stateMachine, new TreeMap<>(httpPeers))));
+        return metrics(uri);
       default:
         throw new Refused(HttpResponseStatus.NOT_FOUND, "no such route: " + path);
     }
+  }
+
+  /** The longest {@code wait_ms} of {@code GET /admin/metrics}. */
+  static final long MAX_METRICS_WAIT_MS = 60_000;
+
+  /**
+   * {@code GET /admin/metrics}, at once, or with {@code leader_above_term=T} and/or {@code
+   * applied_at_least=I} once this node knows a leader of a term above {@code T} that has committed
+   * an entry of its term (and this node has seen that commit) and/or has applied index {@code I}:
+   * a long poll, answered when the metrics change to satisfy it (no polling on
+   * either side), 504 with the last metrics after {@code wait_ms} (default and most {@value
+   * #MAX_METRICS_WAIT_MS}).
+   */
+  private CompletableFuture<FullHttpResponse> metrics(final QueryStringDecoder uri) throws Refused {
+    long leaderAboveTerm = -1;
+    long appliedAtLeast = -1;
+    long waitMs = MAX_METRICS_WAIT_MS;
+    for (final Map.Entry<String, List<String>> p : uri.parameters().entrySet()) {
+      if (p.getValue().size() != 1) {
+        throw new Refused(HttpResponseStatus.BAD_REQUEST, "query parameter=" + p.getKey() + " is repeated");
+      }
+      final String v = p.getValue().get(0);
+      switch (p.getKey()) {
+        case "leader_above_term" -> leaderAboveTerm = queryLong(p.getKey(), v, 0, Long.MAX_VALUE - 1);
+        case "applied_at_least" -> appliedAtLeast = queryLong(p.getKey(), v, 0, Long.MAX_VALUE);
+        case "wait_ms" -> waitMs = queryLong(p.getKey(), v, 1, MAX_METRICS_WAIT_MS);
+        default -> throw new Refused(HttpResponseStatus.BAD_REQUEST, "unknown query parameter=" + p.getKey()
+            + "; accepted: leader_above_term, applied_at_least, wait_ms");
+      }
+    }
+    final long term = leaderAboveTerm;
+    final long applied = appliedAtLeast;
+    final long timeoutMs = waitMs;
+    // A leader of term t is ready once it has committed an entry of t (its blank entry): only then
+    // does it serve linearizable reads and membership changes. A follower sees that in its commit.
+    final java.util.function.Predicate<RaftMetrics> ready = m -> (term < 0 || (m.currentLeader() != 0
+        && m.currentTerm() > term && m.committed().term() == m.currentTerm()))
+        && (applied < 0 || m.lastApplied().index() >= applied);
+    return raft.awaitMetrics(ready, Duration.ofMillis(timeoutMs)).handle((m, err) -> {
+      if (err == null) {
+        return json(HttpResponseStatus.OK, metricsJson(m, stateMachine, new TreeMap<>(httpPeers)));
+      }
+      final Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+          ? err.getCause() : err;
+      final Map<String, Object> body = new LinkedHashMap<>();
+      if (cause instanceof TimeoutException) {
+        body.put("error", "the metrics did not reach " + uri.rawQuery() + " within wait_ms=" + timeoutMs);
+        body.put("metrics", metricsJson(raft.metrics(), stateMachine, null));
+        return json(HttpResponseStatus.GATEWAY_TIMEOUT, body);
+      }
+      body.put("error", "node " + settings.id() + " stopped while waiting: " + cause.getMessage());
+      return json(HttpResponseStatus.SERVICE_UNAVAILABLE, body);
+    });
+  }
+
+  private static long queryLong(final String name, final String value, final long min, final long max)
+      throws Refused {
+    try {
+      final long n = Long.parseLong(value);
+      if (n >= min && n <= max) {
+        return n;
+      }
+    } catch (final NumberFormatException e) {
+      // refused below
+    }
+    throw new Refused(HttpResponseStatus.BAD_REQUEST,
+        name + "=" + Json.encode(value) + " must be an integer in [" + min + ", " + max + "]");
   }
 
   private CompletableFuture<FullHttpResponse> get(final String key, final QueryStringDecoder uri)

@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The {@code raft-kv} command line: {@code serve}, {@code demo}, {@code cluster}, {@code help}.
@@ -169,25 +170,19 @@ public final class Main {
     }
     final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    Peer leader = null;
-    while (leader == null) {
-      for (final Peer p : peers.values()) {
-        final Process process = cluster.process(p.id());
-        if (process != null && !process.isAlive()) {
-          err.printf("raft-kv: node %d exited with %d; see %s%n", p.id(), process.exitValue(), cluster.log(p.id()));
-          return EXIT_FAILED;
-        }
-        if (isLeader(client, p)) {
-          leader = p;
-        }
-      }
+    final Peer leader;
+    try {
+      // Node 1 forms the cluster; once it serves, its metrics answer (a long poll) when it knows a leader.
+      cluster.awaitServing(1, Duration.ofNanos(deadline - System.nanoTime()));
+      final long leaderId = awaitLeaderId(client, peers.get(1L), deadline);
+      leader = peers.get(leaderId);
       if (leader == null) {
-        if (System.nanoTime() - deadline > 0) {
-          err.println("raft-kv: no leader within 60 s; see the logs in " + dir);
-          return EXIT_FAILED;
-        }
-        Thread.sleep(200); // a command-line poll, not a test: nothing to await but the HTTP answers
+        err.printf("raft-kv: node 1 names node %d as the leader, which is not one of %s%n", leaderId, peers.keySet());
+        return EXIT_FAILED;
       }
+    } catch (final IOException | TimeoutException e) {
+      err.println("raft-kv: " + e.getMessage() + " (data and logs in " + dir + ")");
+      return EXIT_FAILED;
     }
     final String h = "http://" + leader.httpAddress();
     out.printf("node %d is the leader. Try:%n", leader.id());
@@ -207,15 +202,30 @@ public final class Main {
     return 0;
   }
 
-  private static boolean isLeader(final HttpClient client, final Peer p) throws InterruptedException {
-    try {
-      final HttpResponse<String> r = client.send(
-          HttpRequest.newBuilder(URI.create("http://" + p.httpAddress() + "/admin/metrics"))
-              .timeout(Duration.ofSeconds(2)).GET().build(),
-          HttpResponse.BodyHandlers.ofString());
-      return r.statusCode() == 200 && r.body().contains("\"state\":\"LEADER\"");
-    } catch (final IOException e) {
-      return false; // not listening yet
+  private static final java.util.regex.Pattern CURRENT_LEADER =
+      java.util.regex.Pattern.compile("\"current_leader\":(\\d{1,18})[,}]");
+
+  /** Asks {@code p} for the leader it knows, waiting (a long poll) up to {@code deadline}. */
+  private static long awaitLeaderId(final HttpClient client, final Peer p, final long deadline)
+      throws IOException, InterruptedException, TimeoutException {
+    final long waitMs = Math.max(1, Math.min(HttpApi.MAX_METRICS_WAIT_MS,
+        TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+    final HttpResponse<String> r = client.send(
+        HttpRequest.newBuilder(URI.create("http://" + p.httpAddress() + "/admin/metrics?leader_above_term=0&wait_ms="
+                + waitMs))
+            .timeout(Duration.ofMillis(waitMs + 5_000)).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() == 504) {
+      throw new TimeoutException("no leader within " + waitMs + " ms: " + r.body());
     }
+    if (r.statusCode() != 200) {
+      throw new IOException("node " + p.id() + " answered " + r.statusCode() + ": " + r.body());
+    }
+    // (Json parses flat request bodies only; the metrics nest, so take the one member needed.)
+    final java.util.regex.Matcher leader = CURRENT_LEADER.matcher(r.body());
+    if (!leader.find()) {
+      throw new IOException("node " + p.id() + " answered metrics without current_leader: " + r.body());
+    }
+    return Long.parseLong(leader.group(1));
   }
 }

@@ -279,6 +279,34 @@ class HttpApiTest {
     assertThat(init.body()).contains("\"error\":");
   }
 
+  @Test
+  void shouldAnswerAMetricsLongPollOnceTheConditionHoldsAndTimeOutOtherwise() throws Exception {
+    final HttpResponse<String> ready = send("GET", follower(), "/admin/metrics?leader_above_term=0", null);
+    assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
+    assertThat(ready.body()).contains("\"current_leader\":" + leader.id());
+
+    final long next = leader.raft().metrics().lastLogId().index() + 1;
+    final java.util.concurrent.CompletableFuture<HttpResponse<String>> poll = client.sendAsync(
+        HttpRequest.newBuilder(URI.create("http://" + follower().httpAddress()
+            + "/admin/metrics?applied_at_least=" + next + "&wait_ms=30000")).timeout(TIMEOUT).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+    // Index `next` does not exist before this PUT, so the poll cannot have been answered yet.
+    assertThat(poll).isNotDone();
+    final HttpResponse<String> put = send("PUT", leader, "/kv/long-poll", "{\"value\":\"v\"}");
+    assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+    final HttpResponse<String> answered = poll.get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+    assertThat(answered.statusCode()).as(answered.body()).isEqualTo(200);
+    final java.util.regex.Matcher applied =
+        java.util.regex.Pattern.compile("\"last_applied\":\\{\"term\":\\d+,\"index\":(\\d+)\\}").matcher(answered.body());
+    assertThat(applied.find()).as(answered.body()).isTrue();
+    assertThat(Long.parseLong(applied.group(1))).isGreaterThanOrEqualTo(next);
+
+    final HttpResponse<String> late =
+        send("GET", follower(), "/admin/metrics?applied_at_least=" + Long.MAX_VALUE + "&wait_ms=20", null);
+    assertThat(late.statusCode()).as(late.body()).isEqualTo(504);
+    assertThat(late.body()).contains("within wait_ms=20", "\"metrics\":{");
+  }
+
   static Stream<Arguments> badRequests() {
     final String big = "{\"value\":\"" + "x".repeat(HttpServer.MAX_BODY_BYTES) + "\"}";
     final byte[] badUtf8 = {'{', '"', 'v', 'a', 'l', 'u', 'e', '"', ':', '"', (byte) 0xFF, '"', '}'};
@@ -321,6 +349,12 @@ class HttpApiTest {
         Arguments.of("GET", "/admin/init", null, 405, "allowed: POST"),
         Arguments.of("POST", "/admin/init", "{}", 400, "takes no body"),
         Arguments.of("POST", "/admin/metrics", null, 405, "allowed: GET"),
+        Arguments.of("GET", "/admin/metrics?wait_ms=0", null, 400, "wait_ms=\\\"0\\\" must be an integer in [1, 60000]"),
+        Arguments.of("GET", "/admin/metrics?wait_ms=60001", null, 400, "wait_ms="),
+        Arguments.of("GET", "/admin/metrics?leader_above_term=x", null, 400, "leader_above_term="),
+        Arguments.of("GET", "/admin/metrics?applied_at_least=-1", null, 400, "applied_at_least="),
+        Arguments.of("GET", "/admin/metrics?applied_at_least=1&applied_at_least=2", null, 400, "repeated"),
+        Arguments.of("GET", "/admin/metrics?state=LEADER", null, 400, "unknown query parameter=state"),
         Arguments.of("GET", "/admin/learners", null, 405, "allowed: POST"),
         Arguments.of("POST", "/admin/learners", "{\"id\":4}", 400, "missing member"),
         Arguments.of("POST", "/admin/learners", learner("0", "\"127.0.0.1:1\"", "\"127.0.0.1:2\""), 400, ">= 1"),

@@ -15,8 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.Predicate;
+import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -31,9 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
 class MultiProcessClusterTest {
 
   private static final long DEADLINE_SECONDS = 45;
-  private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
   private static final int KEYS = 100;
   private static final Pattern STATE = Pattern.compile("\"state\":\"([A-Z]+)\",\"current_term\":(\\d+)");
+  private static final Pattern LEADER = Pattern.compile("\"current_leader\":(\\d+)");
+  private static final Pattern INDEX = Pattern.compile("\"log_index\":(\\d+)");
 
   private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private ClusterProcesses cluster;
@@ -80,8 +80,12 @@ class MultiProcessClusterTest {
     assertThat(after.statusCode()).as(after.body()).isEqualTo(200);
 
     // The killed node restarts from its data directory and catches up.
+    final Matcher at = INDEX.matcher(after.body());
+    assertThat(at.find()).as("log_index in %s", after.body()).isTrue();
     cluster.start(first.id(), false);
-    awaitLocal(first, "/kv/after-kill?consistency=local", r -> r.statusCode() == 200, deadline);
+    awaitMetrics(first, "applied_at_least=" + at.group(1), deadline);
+    final HttpResponse<String> caughtUp = request("GET", first, "/kv/after-kill?consistency=local", null, deadline);
+    assertThat(caughtUp.body()).contains("\"value\":\"yes\"", "\"stale_possible\":true");
     for (int i = 0; i < KEYS; i += 7) {
       final HttpResponse<String> r = request("GET", first, "/kv/k" + i + "?consistency=local", null, deadline);
       assertThat(r.body()).contains("\"value\":\"v" + i + "\"", "\"stale_possible\":true");
@@ -98,24 +102,43 @@ class MultiProcessClusterTest {
     return peers.values().stream().filter(p -> p.id() != not.id()).findFirst().orElseThrow();
   }
 
-  /** Polls the metrics of {@code peers} until one leads a term above {@code aboveTerm}. */
+  /**
+   * Asks one of {@code peers} (a long poll, no polling here) for a leader of a term above {@code
+   * aboveTerm} that has committed an entry of its term, and returns that leader.
+   */
   private Peer awaitLeader(final Map<Long, Peer> peers, final long aboveTerm, final long deadline) throws Exception {
-    while (true) {
-      for (final Peer p : peers.values()) {
-        final Process process = cluster.process(p.id());
-        if (process != null && !process.isAlive()) {
-          fail("node %d exited with %d:%n%s", p.id(), process.exitValue(), Files.readString(cluster.log(p.id())));
-        }
-        final HttpResponse<String> r = tryGet(p, "/admin/metrics");
-        if (r != null && r.statusCode() == 200) {
-          final Matcher m = STATE.matcher(r.body());
-          if (m.find() && m.group(1).equals("LEADER") && Long.parseLong(m.group(2)) > aboveTerm) {
-            return p;
-          }
-        }
-      }
-      pause(deadline, "a leader above term " + aboveTerm + " among " + peers.keySet());
+    final Peer asked = peers.values().iterator().next();
+    final Matcher m = LEADER.matcher(awaitMetrics(asked, "leader_above_term=" + aboveTerm, deadline));
+    assertThat(m.find()).as("current_leader in the metrics of node %d", asked.id()).isTrue();
+    final Peer leader = peers.get(Long.parseLong(m.group(1)));
+    assertThat(leader).as("node %d names leader %s, one of %s", asked.id(), m.group(1), peers.keySet()).isNotNull();
+    return leader;
+  }
+
+  /**
+   * Waits until node {@code p} serves, then for its metrics to meet {@code condition} (the query of
+   * {@code GET /admin/metrics}, answered once it holds); returns them. Fails the test past {@code
+   * deadline}, with the nodes' logs.
+   */
+  private String awaitMetrics(final Peer p, final String condition, final long deadline) throws Exception {
+    final long leftMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+    if (leftMs <= 0) {
+      failWithLogs("node " + p.id() + " to meet " + condition);
     }
+    try {
+      cluster.awaitServing(p.id(), Duration.ofMillis(leftMs));
+    } catch (final IOException | TimeoutException e) {
+      failWithLogs("node " + p.id() + " to serve (" + e.getMessage() + ")");
+    }
+    final long waitMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+    final HttpResponse<String> r = client.send(
+        HttpRequest.newBuilder(URI.create("http://" + p.httpAddress() + "/admin/metrics?" + condition + "&wait_ms="
+            + waitMs)).timeout(Duration.ofMillis(waitMs + 5_000)).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200) {
+      failWithLogs("node " + p.id() + " to meet " + condition + " (answered " + r.statusCode() + " " + r.body() + ")");
+    }
+    return r.body();
   }
 
   private long term(final Peer p) throws Exception {
@@ -124,23 +147,12 @@ class MultiProcessClusterTest {
     return Long.parseLong(m.group(2));
   }
 
-  private void awaitLocal(
-      final Peer p, final String path, final Predicate<HttpResponse<String>> ok, final long deadline)
-      throws Exception {
-    while (true) {
-      final HttpResponse<String> r = tryGet(p, path);
-      if (r != null && ok.test(r)) {
-        return;
-      }
-      pause(deadline, "node " + p.id() + " to answer " + path);
-    }
-  }
-
-  /** Sends a request, following 307 redirects and retrying 503 (no leader yet) until the deadline. */
+  /** Sends a request, following 307 redirects; after a 503 (no ready leader) awaits one and retries. */
   private HttpResponse<String> request(
       final String method, final Peer to, final String path, final String body, final long deadline)
       throws Exception {
     URI uri = URI.create("http://" + to.httpAddress() + path);
+    int unavailable = 0;
     while (true) {
       final HttpResponse<String> r = client.send(
           HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10))
@@ -151,8 +163,12 @@ class MultiProcessClusterTest {
         uri = URI.create(r.headers().firstValue("location").orElseThrow());
       } else if (r.statusCode() != 503) {
         return r;
+      } else if (++unavailable > 3) {
+        failWithLogs(method + " " + path + " (answered 503 " + unavailable + " times, last " + r.body() + ")");
+      } else {
+        // No ready leader as this node sees it: wait (long poll) until it knows one, then retry.
+        awaitMetrics(to, "leader_above_term=0", deadline);
       }
-      pause(deadline, method + " " + path + " (last answer " + r.statusCode() + " " + r.body() + ")");
     }
   }
 
@@ -167,17 +183,14 @@ class MultiProcessClusterTest {
     }
   }
 
-  /** The poll interval of a loop bounded by {@code deadline}; fails the test past it. */
-  private void pause(final long deadline, final String waitingFor) throws IOException {
-    if (System.nanoTime() - deadline > 0) {
-      final StringBuilder logs = new StringBuilder();
-      for (final long id : cluster.peers().keySet()) {
-        if (Files.exists(cluster.log(id))) {
-          logs.append("--- node ").append(id).append(" ---\n").append(Files.readString(cluster.log(id)));
-        }
+  /** Fails the test: it gave up waiting for {@code waitingFor}; the nodes' logs follow. */
+  private void failWithLogs(final String waitingFor) throws IOException {
+    final StringBuilder logs = new StringBuilder();
+    for (final long id : cluster.peers().keySet()) {
+      if (Files.exists(cluster.log(id))) {
+        logs.append("--- node ").append(id).append(" ---\n").append(Files.readString(cluster.log(id)));
       }
-      fail("gave up after %d s waiting for %s%n%s", DEADLINE_SECONDS, waitingFor, logs);
     }
-    LockSupport.parkNanos(POLL_NANOS);
+    fail("gave up (deadline %d s) waiting for %s%n%s", DEADLINE_SECONDS, waitingFor, logs);
   }
 }
