@@ -57,6 +57,13 @@ public interface MemoryStore {
   long syncCount();
 
   /**
+   * The name of the thread that made the last non-empty append, or {@code null} before the first:
+   * lets a test see where the runtime runs log writes (inline on its engine thread, or on its log
+   * writer; see {@link MemoryStores#BLOCKING_OPTION}).
+   */
+  String lastAppendThread();
+
+  /**
    * From now on, {@code sync()} blocks until {@link #releaseSyncs()} (or a crash or close of the
    * session). Lets a test prove that nothing is acknowledged before it is durable.
    */

@@ -26,6 +26,14 @@ public final class MemoryStores {
   /** The storage option that names the store a node uses. */
   public static final String NAME_OPTION = "memory.name";
 
+  /**
+   * The storage option {@code memory.blocking=true|false} (default false). True: the session says
+   * its writes may block ({@link io.raftkit.api.spi.RaftStorage#neverBlocks()} false), so the
+   * runtime runs them on its log-writer thread, as it does for a disk store; a test or benchmark
+   * exercises that path without a disk. False: they run inline on the engine thread.
+   */
+  public static final String BLOCKING_OPTION = "memory.blocking";
+
   private MemoryStores() {}
 
   /**

@@ -68,9 +68,36 @@ class MemoryStoresTest {
   }
 
   @Test
-  void shouldSayItsWritesNeverBlockSoTheRuntimeMayRunThemOnTheEngineThread() throws IOException {
+  void shouldSayItsWritesNeverBlockUnlessOpenedAsBlocking() throws IOException {
     try (RaftStorage storage = open("inline")) {
       assertThat(storage.neverBlocks()).isTrue();
+    }
+    try (RaftStorage storage = Providers.storage("memory").open(new StorageContext(7, "test", null,
+        Map.of(MemoryStores.NAME_OPTION, "inline", MemoryStores.BLOCKING_OPTION, "true")))) {
+      assertThat(storage.neverBlocks()).isFalse();
+    }
+    // (That the runtime then writes on its engine thread or its log writer: LogWriteThreadTest.)
+  }
+
+  @Test
+  void shouldRefuseABlockingOptionThatIsNotABoolean() {
+    assertThatThrownBy(() -> Providers.storage("memory").open(new StorageContext(7, "test", null,
+        Map.of(MemoryStores.NAME_OPTION, "bad", MemoryStores.BLOCKING_OPTION, "yes"))))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("memory.blocking=yes must be true or false");
+    assertThat(MemoryStores.find("bad")).as("nothing opened").isEmpty();
+  }
+
+  @Test
+  void shouldRecordTheThreadOfTheLastAppend() throws Exception {
+    try (RaftStorage storage = open("threads")) {
+      assertThat(MemoryStores.get("threads").lastAppendThread()).isNull();
+      writer.submit(() -> {
+        storage.log().append(entries(1, 1, 2));
+        return null;
+      }).get(10, TimeUnit.SECONDS);
+      final String writerName = writer.submit(() -> Thread.currentThread().getName()).get(10, TimeUnit.SECONDS);
+      assertThat(MemoryStores.get("threads").lastAppendThread()).isEqualTo(writerName);
     }
   }
 

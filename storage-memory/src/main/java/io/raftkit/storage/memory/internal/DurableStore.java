@@ -54,6 +54,7 @@ final class DurableStore implements MemoryStore {
   private MemoryRaftStorage session;
 
   private final AtomicLong syncCount = new AtomicLong();
+  private volatile String lastAppendThread;
 
   private final ReentrantLock holdLock = new ReentrantLock();
   private final Condition holdChanged = holdLock.newCondition();
@@ -161,6 +162,7 @@ final class DurableStore implements MemoryStore {
       for (final Entry e : batch) {
         entries.add(e);
       }
+      lastAppendThread = Thread.currentThread().getName();
     } finally {
       lock.writeLock().unlock();
     }
@@ -462,6 +464,11 @@ final class DurableStore implements MemoryStore {
   @Override
   public long syncCount() {
     return syncCount.get();
+  }
+
+  @Override
+  public String lastAppendThread() {
+    return lastAppendThread;
   }
 
   /** {@inheritDoc} */

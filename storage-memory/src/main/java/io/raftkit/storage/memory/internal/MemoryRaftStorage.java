@@ -27,11 +27,22 @@ final class MemoryRaftStorage implements RaftStorage {
   private final MemoryLog log = new MemoryLog();
   private final MemorySnapshots snapshots = new MemorySnapshots();
 
-  /** {@inheritDoc} In memory: every write is a few array and map updates. */
+  private volatile boolean blocking;
+
+  /**
+   * {@inheritDoc} In memory every write is a few array and map updates: true, unless the session
+   * was opened with {@value io.raftkit.storage.memory.MemoryStores#BLOCKING_OPTION}{@code =true}.
+   */
   @Override
   public boolean neverBlocks() {
-    return true;
+    return !blocking;
   }
+
+  /** Makes this session say its writes may block (before the node uses it). */
+  void blocking(final boolean value) {
+    blocking = value;
+  }
+
   private volatile boolean closed;
 
   MemoryRaftStorage(final DurableStore store, final long nodeId) {

@@ -12,7 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>With the option {@value MemoryStores#NAME_OPTION} the node uses the named store of {@link
  * MemoryStores}, which outlives a close; without it each open gets a fresh store that disappears
- * with the session. Public with a public no-argument constructor for {@link
+ * with the session. {@value MemoryStores#BLOCKING_OPTION}{@code =true} makes the session say its
+ * writes may block, so that the runtime runs them on its log writer. Public with a public no-argument constructor for {@link
  * java.util.ServiceLoader}.
  */
 public final class MemoryStorageProvider implements StorageProvider {
@@ -39,17 +40,24 @@ public final class MemoryStorageProvider implements StorageProvider {
    */
   @Override
   public RaftStorage open(final StorageContext context) throws IOException {
+    final String rawBlocking = context.option(MemoryStores.BLOCKING_OPTION, "false").trim();
+    if (!rawBlocking.equals("true") && !rawBlocking.equals("false")) {
+      throw new IOException("option " + MemoryStores.BLOCKING_OPTION + "=" + rawBlocking + " must be true or false");
+    }
     final String name = context.option(MemoryStores.NAME_OPTION, null);
+    final MemoryRaftStorage session;
     if (name == null) {
       final DurableStore store =
           new DurableStore("anonymous-" + ANONYMOUS.incrementAndGet() + "-node" + context.nodeId());
-      return store.open(context.nodeId());
-    }
-    if (name.isBlank()) {
+      session = store.open(context.nodeId());
+    } else if (name.isBlank()) {
       throw new IOException(
           "option " + MemoryStores.NAME_OPTION + "='" + name + "' must not be blank (omit it for a fresh store)");
+    } else {
+      session = StoreRegistry.durable(name).open(context.nodeId());
     }
-    return StoreRegistry.durable(name).open(context.nodeId());
+    session.blocking(Boolean.parseBoolean(rawBlocking));
+    return session;
   }
 
   @Override
