@@ -2,6 +2,10 @@ package io.raftkit.storage.file.internal;
 
 import static io.raftkit.testkit.storage.TckEntries.entries;
 import static io.raftkit.testkit.storage.TckEntries.entry;
+import static io.raftkit.storage.file.internal.FileBytes.copyAsCrashed;
+import static io.raftkit.storage.file.internal.FileBytes.flipBit;
+import static io.raftkit.storage.file.internal.FileBytes.writeByte;
+import static io.raftkit.storage.file.internal.FileBytes.zero;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -13,11 +17,9 @@ import io.raftkit.api.spi.StorageContext;
 import io.raftkit.storage.file.FileStorage;
 import io.raftkit.testkit.storage.TckEntries;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -90,44 +92,6 @@ class FilePreallocationTest {
 
   private static List<Entry> readAll(final FileRaftStorage s) throws IOException {
     return s.log().read(s.log().firstIndex(), s.log().lastLogId().index() + 1, Long.MAX_VALUE);
-  }
-
-  /** Copies the store's files as they are now: what a kill -9 at this moment leaves. */
-  private static Path copyAsCrashed(final Path from, final Path to) throws IOException {
-    for (final String sub : List.of("", "log", "snapshots")) {
-      Files.createDirectories(to.resolve(sub));
-      try (DirectoryStream<Path> ds = Files.newDirectoryStream(from.resolve(sub))) {
-        for (final Path p : ds) {
-          if (Files.isRegularFile(p) && !p.getFileName().toString().equals("LOCK")) {
-            Files.copy(p, to.resolve(sub).resolve(p.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-          }
-        }
-      }
-    }
-    return to;
-  }
-
-  private static void zero(final Path file, final long from, final long to) throws IOException {
-    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-      f.seek(from);
-      f.write(new byte[(int) (to - from)]);
-    }
-  }
-
-  private static void writeByte(final Path file, final long offset, final int value) throws IOException {
-    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-      f.seek(offset);
-      f.write(value);
-    }
-  }
-
-  private static void flipBit(final Path file, final long offset, final int bit) throws IOException {
-    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-      f.seek(offset);
-      final int b = f.read();
-      f.seek(offset);
-      f.write(b ^ (1 << bit));
-    }
   }
 
   /**

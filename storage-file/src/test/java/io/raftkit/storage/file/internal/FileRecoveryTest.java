@@ -2,6 +2,9 @@ package io.raftkit.storage.file.internal;
 
 import static io.raftkit.testkit.storage.TckEntries.entries;
 import static io.raftkit.testkit.storage.TckEntries.entry;
+import static io.raftkit.storage.file.internal.FileBytes.appendBytes;
+import static io.raftkit.storage.file.internal.FileBytes.copyAsCrashed;
+import static io.raftkit.storage.file.internal.FileBytes.flipBit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -14,7 +17,6 @@ import java.io.RandomAccessFile;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -56,37 +58,6 @@ class FileRecoveryTest {
     }
     assertThat(out).hasSize(1);
     return out.get(0);
-  }
-
-  private static void flipBit(final Path file, final long offset, final int bit) throws IOException {
-    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-      f.seek(offset);
-      final int b = f.read();
-      f.seek(offset);
-      f.write(b ^ (1 << bit));
-    }
-  }
-
-  private static void appendBytes(final Path file, final byte[] bytes) throws IOException {
-    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-      f.seek(f.length());
-      f.write(bytes);
-    }
-  }
-
-  /** Copies the store's files as they are now: what a kill -9 at this moment leaves. */
-  private static Path copyAsCrashed(final Path from, final Path to) throws IOException {
-    for (final String sub : List.of("", "log", "snapshots")) {
-      Files.createDirectories(to.resolve(sub));
-      try (DirectoryStream<Path> ds = Files.newDirectoryStream(from.resolve(sub))) {
-        for (final Path p : ds) {
-          if (Files.isRegularFile(p) && !p.getFileName().toString().equals("LOCK")) {
-            Files.copy(p, to.resolve(sub).resolve(p.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-          }
-        }
-      }
-    }
-    return to;
   }
 
   @Test
