@@ -25,6 +25,36 @@ class MembershipClusterTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
   @Test
+  void shouldAnswerABlockingAddLearnerOnlyOnceTheLearnerHoldsTheEntryThatAddsIt() throws Exception {
+    // On a short log a learner that has received nothing is "within one append batch": the
+    // blocking add used to answer then, and a read on the learner right after it failed, the
+    // learner not knowing the leader's address yet (FollowerReadClusterTest, now and then).
+    try (TestCluster cluster = MemoryClusters.of(4, ReplicationClusterTest.STABLE)) {
+      for (long id = 1; id <= 4; id++) {
+        cluster.start(id);
+      }
+      cluster.initialize(List.of(1L, 2L, 3L));
+      final Raft<Long> leader = cluster.awaitLeader(TIMEOUT);
+      leader.awaitMetrics(m -> m.committed().term() == m.currentTerm(), TIMEOUT).get(30, TimeUnit.SECONDS);
+      // The learner's log arrives late: its first (refused) append and the entries after it.
+      cluster.network().delay(leader.nodeId(), 4, Duration.ofMillis(50));
+
+      final long[] matchedWhenAnswered = new long[1];
+      final LogId added = leader.addLearner(4, cluster.address(4), true)
+          .thenApply(id -> {
+            matchedWhenAnswered[0] = leader.metrics().replication().getOrDefault(4L, 0L);
+            return id;
+          })
+          .get(30, TimeUnit.SECONDS);
+
+      assertThat(matchedWhenAnswered[0]).as("learner 4's match index when the add answered")
+          .isGreaterThanOrEqualTo(added.index());
+      assertThat(cluster.node(4).metrics().membership().membership().address(leader.nodeId()))
+          .as("the learner knows the leader's address").isEqualTo(cluster.address(leader.nodeId()));
+    }
+  }
+
+  @Test
   void shouldGrowFromThreeToFiveVotersThroughLearnersWhileWritesRun() throws Exception {
     try (TestCluster cluster = MemoryClusters.of(5, ReplicationClusterTest.STABLE).start()) {
       cluster.initialize(List.of(1L, 2L, 3L));

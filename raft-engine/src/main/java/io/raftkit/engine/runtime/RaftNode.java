@@ -396,11 +396,14 @@ final class RaftNode<R> implements Raft<R> {
     if (!blocking) {
       return added;
     }
-    // Caught up: the leader sees the learner at most one append batch behind.
+    // Caught up: the learner holds the entry that added it (so it knows the membership and every
+    // node's address) and the leader sees it at most one append batch behind. Lag alone is not
+    // enough: on a short log a learner that has received nothing yet is "one batch behind".
     return added.thenCompose(id -> awaitMetrics(
         m -> m.state() == io.raftkit.api.ServerState.SHUTDOWN
             || !m.isLeader()
-            || (m.lag(learnerId) >= 0 && m.lag(learnerId) <= config.maxEntriesPerAppend()),
+            || (m.replication().getOrDefault(learnerId, 0L) >= id.index()
+                && m.lag(learnerId) >= 0 && m.lag(learnerId) <= config.maxEntriesPerAppend()),
         Duration.ofDays(365))
         .thenApply(m -> {
           if (!m.isLeader()) {
