@@ -79,6 +79,9 @@ public final class Simulation {
   private long eventSeq;
   private long traceHash = 1469598103934665603L;
   private long events;
+  /** Events run at the current instant: a simulation whose time stops fails instead of hanging. */
+  private long eventsAtNow;
+  private static final long MAX_EVENTS_AT_ONE_INSTANT = 100_000;
   private final ArrayDeque<String> trace = new ArrayDeque<>();
   private static final int TRACE_LINES = 60;
   private final java.util.EnumSet<InjectedBug> bugs = java.util.EnumSet.noneOf(InjectedBug.class);
@@ -362,6 +365,14 @@ public final class Simulation {
 
   private void runOne() {
     final Event e = queue.poll();
+    if (e.time == now) {
+      if (++eventsAtNow > MAX_EVENTS_AT_ONE_INSTANT) {
+        throw failure("time stopped: " + eventsAtNow + " events at t=" + now / MS
+            + "ms (a timer that fires without moving its deadline?)");
+      }
+    } else {
+      eventsAtNow = 0;
+    }
     now = e.time;
     events++;
     traceHash = (traceHash ^ e.time) * 1099511628211L;
