@@ -29,6 +29,8 @@ public final class Config {
   public static final Duration ELECTION_TIMEOUT_MAX_DEFAULT = Duration.ofMillis(600);
   /** Default interval between heartbeats from the leader to each follower. */
   public static final Duration HEARTBEAT_INTERVAL_DEFAULT = Duration.ofMillis(100);
+  /** Default longest wait of a commit-only update to an idle follower (see {@link #commitLinger()}). */
+  public static final Duration COMMIT_LINGER_DEFAULT = Duration.ofMillis(1);
   /** Default time after which an RPC without a response fails. */
   public static final Duration RPC_TIMEOUT_DEFAULT = Duration.ofSeconds(1);
   /** Default maximum number of entries in one append request. */
@@ -52,6 +54,7 @@ public final class Config {
   private final Duration electionTimeoutMin;
   private final Duration electionTimeoutMax;
   private final Duration heartbeatInterval;
+  private final Duration commitLinger;
   private final Duration rpcTimeout;
   private final int maxEntriesPerAppend;
   private final int maxBytesPerAppend;
@@ -69,6 +72,7 @@ public final class Config {
     this.electionTimeoutMin = b.electionTimeoutMin;
     this.electionTimeoutMax = b.electionTimeoutMax;
     this.heartbeatInterval = b.heartbeatInterval;
+    this.commitLinger = b.commitLinger;
     this.rpcTimeout = b.rpcTimeout;
     this.maxEntriesPerAppend = b.maxEntriesPerAppend;
     this.maxBytesPerAppend = b.maxBytesPerAppend;
@@ -98,6 +102,7 @@ public final class Config {
         .clusterId(clusterId)
         .electionTimeout(electionTimeoutMin, electionTimeoutMax)
         .heartbeatInterval(heartbeatInterval)
+        .commitLinger(commitLinger)
         .rpcTimeout(rpcTimeout)
         .maxEntriesPerAppend(maxEntriesPerAppend)
         .maxBytesPerAppend(maxBytesPerAppend)
@@ -129,6 +134,19 @@ public final class Config {
   /** How often the leader sends a heartbeat to each follower. */
   public Duration heartbeatInterval() {
     return heartbeatInterval;
+  }
+
+  /**
+   * How long a leader may hold back telling a follower with nothing in flight that the commit
+   * index moved. Followers learn the commit index from every append; once a commit leaves one
+   * with nothing in flight, the leader sends it an empty append with the new index, but not
+   * before this much time has passed, so that the next append (which carries it anyway) usually
+   * goes first. With one client writing in a loop that extra round per write cost 25–30 % of its
+   * latency (netty + file, 3 nodes on 2 cores). The price: a follower's state machine, and a read
+   * served there, may lag an idle leader's commit by up to this much. Zero sends at once.
+   */
+  public Duration commitLinger() {
+    return commitLinger;
   }
 
   /** How long a request may wait for its response before it fails. */
@@ -202,7 +220,9 @@ public final class Config {
         + electionTimeoutMax.toMillis()
         + ")ms, heartbeatInterval="
         + heartbeatInterval.toMillis()
-        + "ms, rpcTimeout="
+        + "ms, commitLinger="
+        + commitLinger.toNanos() / 1_000
+        + "us, rpcTimeout="
         + rpcTimeout.toMillis()
         + "ms, maxEntriesPerAppend="
         + maxEntriesPerAppend
@@ -233,6 +253,7 @@ public final class Config {
     private Duration electionTimeoutMin = ELECTION_TIMEOUT_MIN_DEFAULT;
     private Duration electionTimeoutMax = ELECTION_TIMEOUT_MAX_DEFAULT;
     private Duration heartbeatInterval = HEARTBEAT_INTERVAL_DEFAULT;
+    private Duration commitLinger = COMMIT_LINGER_DEFAULT;
     private Duration rpcTimeout = RPC_TIMEOUT_DEFAULT;
     private int maxEntriesPerAppend = MAX_ENTRIES_PER_APPEND_DEFAULT;
     private int maxBytesPerAppend = MAX_BYTES_PER_APPEND_DEFAULT;
@@ -263,6 +284,12 @@ public final class Config {
     /** See {@link Config#heartbeatInterval()}. */
     public Builder heartbeatInterval(final Duration heartbeatInterval) {
       this.heartbeatInterval = heartbeatInterval;
+      return this;
+    }
+
+    /** See {@link Config#commitLinger()}. */
+    public Builder commitLinger(final Duration commitLinger) {
+      this.commitLinger = commitLinger;
       return this;
     }
 
@@ -356,6 +383,10 @@ public final class Config {
             "heartbeatInterval",
             "heartbeatInterval=" + heartbeatInterval + " must be less than electionTimeoutMin="
                 + electionTimeoutMin);
+      }
+      if (commitLinger == null || commitLinger.isNegative() || commitLinger.compareTo(heartbeatInterval) >= 0) {
+        throw new ConfigException("commitLinger", "commitLinger=" + commitLinger
+            + " must be zero or more and less than heartbeatInterval=" + heartbeatInterval);
       }
       atLeast("maxEntriesPerAppend", maxEntriesPerAppend, 1);
       atLeast("maxBytesPerAppend", maxBytesPerAppend, 1);

@@ -88,7 +88,8 @@ final class BenchCluster implements AutoCloseable {
     final RaftBuilder<Void> b =
         Raft.<Void>builder()
             .nodeId(id)
-            .config(Config.builder().clusterId("raft-bench").build())
+            .config(Config.builder().clusterId("raft-bench")
+                .commitLinger(java.time.Duration.ofNanos(options.commitLingerMicros() * 1_000L)).build())
             .stateMachine(new CountingStateMachine())
             .storage(options.storage())
             .transport(options.transport())

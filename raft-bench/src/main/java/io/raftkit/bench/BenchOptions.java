@@ -22,6 +22,8 @@ import java.util.Set;
  *     under it is used and deleted afterwards)
  * @param providerOptions options passed to every node's storage and transport providers ({@code
  *     --option key=value}, repeatable), such as {@code file.preallocate=false}
+ * @param commitLingerMicros the engine's {@code Config.commitLinger}, in microseconds ({@code
+ *     --commit-linger-us}; 0 tells idle followers of a commit at once)
  */
 public record BenchOptions(
     int nodes,
@@ -33,7 +35,8 @@ public record BenchOptions(
     int warmupSeconds,
     boolean sync,
     Path dataDir,
-    Map<String, String> providerOptions) {
+    Map<String, String> providerOptions,
+    int commitLingerMicros) {
 
   /** The transports the command knows how to address; others are refused. */
   public static final Set<String> TRANSPORTS = Set.of("local", "netty", "aeron");
@@ -49,6 +52,7 @@ public record BenchOptions(
           "                  [--clients 128] [--payload 128] [--seconds 15] [--warmup 5] [--sync true|false]",
           "                  [--dir <directory for durable storage, default java.io.tmpdir>]",
           "                  [--option key=value ...  (a provider option, e.g. file.preallocate=false)]",
+          "                  [--commit-linger-us 1000  (Config.commitLinger; 0: commit-only appends at once)]",
           "  --sync defaults to true for file and rocksdb and to false for memory (which cannot sync);",
           "  file and rocksdb have no option to skip fsync, so --sync false is refused for them.");
 
@@ -70,6 +74,7 @@ public record BenchOptions(
     String sync = null;
     Path dir = Path.of(System.getProperty("java.io.tmpdir"));
     final Map<String, String> providerOptions = new LinkedHashMap<>();
+    int commitLingerMicros = (int) (io.raftkit.api.Config.COMMIT_LINGER_DEFAULT.toNanos() / 1_000);
     for (int i = 0; i < args.size(); i++) {
       final String arg = args.get(i);
       if (!arg.startsWith("--")) {
@@ -101,6 +106,7 @@ public record BenchOptions(
         case "warmup" -> warmup = intOption(name, value, 0, 86_400);
         case "sync" -> sync = choice(name, value, Set.of("true", "false"));
         case "dir" -> dir = Path.of(value);
+        case "commit-linger-us" -> commitLingerMicros = intOption(name, value, 0, 99_999); // < heartbeat 100 ms
         case "option" -> {
           final int at = value.indexOf('=');
           if (at <= 0) {
@@ -127,7 +133,8 @@ public record BenchOptions(
                 + "use --sync true, or --storage memory for a run without disk");
       }
     }
-    return new BenchOptions(nodes, transport, storage, clients, payload, seconds, warmup, syncOn, dir, Map.copyOf(providerOptions));
+    return new BenchOptions(nodes, transport, storage, clients, payload, seconds, warmup, syncOn, dir,
+        Map.copyOf(providerOptions), commitLingerMicros);
   }
 
   private static int intOption(final String name, final String value, final int min, final int max) {

@@ -16,7 +16,7 @@ class BenchOptionsTest {
   void shouldParseEveryOptionInBothForms() {
     final BenchOptions o = BenchOptions.parse(List.of("--nodes", "5", "--transport=local", "--storage", "rocksdb",
         "--clients", "7", "--payload=64", "--seconds", "3", "--warmup", "0", "--sync", "true",
-        "--option", "file.preallocate=false", "--option=aeron.idleMaxParkMicros=50"));
+        "--option", "file.preallocate=false", "--option=aeron.idleMaxParkMicros=50", "--commit-linger-us", "0"));
     assertThat(o.nodes()).isEqualTo(5);
     assertThat(o.transport()).isEqualTo("local");
     assertThat(o.storage()).isEqualTo("rocksdb");
@@ -27,6 +27,8 @@ class BenchOptionsTest {
     assertThat(o.sync()).isTrue();
     assertThat(o.providerOptions())
         .containsExactlyInAnyOrderEntriesOf(Map.of("file.preallocate", "false", "aeron.idleMaxParkMicros", "50"));
+    assertThat(o.commitLingerMicros()).isZero();
+    assertThat(BenchOptions.parse(List.of()).commitLingerMicros()).as("the engine's default").isEqualTo(1_000);
   }
 
   @Test
@@ -60,6 +62,8 @@ class BenchOptionsTest {
         .hasMessageContaining("--option preallocate: must be key=value");
     assertThatThrownBy(() -> BenchOptions.parse(List.of("--nodes", "0")))
         .hasMessageContaining("--nodes 0: must be within [1, 9]");
+    assertThatThrownBy(() -> BenchOptions.parse(List.of("--commit-linger-us", "100000")))
+        .hasMessageContaining("--commit-linger-us 100000: must be within [0, 99999]");
   }
 
   @Test

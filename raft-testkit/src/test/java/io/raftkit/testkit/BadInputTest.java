@@ -26,6 +26,13 @@ class BadInputTest {
 
   @Test
   void shouldNameTheFieldOfAnInvalidConfig() {
+    assertThatThrownBy(() -> Config.builder().commitLinger(Duration.ofMillis(-1)).build())
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.field()).isEqualTo("commitLinger"))
+        .hasMessageContaining("commitLinger=PT-0.001S must be zero or more");
+    assertThatThrownBy(() -> Config.builder().commitLinger(Config.HEARTBEAT_INTERVAL_DEFAULT).build())
+        .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.field()).isEqualTo("commitLinger"))
+        .hasMessageContaining("less than heartbeatInterval=PT0.1S");
+    assertThat(Config.builder().commitLinger(Duration.ZERO).build().commitLinger()).isZero();
     assertThatThrownBy(() -> Config.builder().heartbeatInterval(Duration.ofSeconds(1)).build())
         .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.field()).isEqualTo("heartbeatInterval"))
         .hasMessageContaining("heartbeatInterval=PT1S")

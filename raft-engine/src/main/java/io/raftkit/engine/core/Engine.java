@@ -66,6 +66,7 @@ public final class Engine {
   private final long electionMinNanos;
   private final long electionMaxNanos;
   private final long heartbeatNanos;
+  private final long commitLingerNanos;
   private final RandomGenerator random;
 
   private final ArrayList<Command> out = new ArrayList<>();
@@ -97,6 +98,8 @@ public final class Engine {
   // Timers, in the caller's nanoseconds; Long.MAX_VALUE when off.
   private long electionDeadline = Long.MAX_VALUE;
   private long heartbeatDeadline = Long.MAX_VALUE;
+  /** The earliest {@link Progress#commitDueNanos} of any follower (leader only). */
+  private long commitDeadline = Long.MAX_VALUE;
   private long quorumCheckDeadline = Long.MAX_VALUE;
   private long lastLeaderContact;
   private boolean heardFromLeader;
@@ -173,6 +176,7 @@ public final class Engine {
     this.electionMinNanos = config.electionTimeoutMin().toNanos();
     this.electionMaxNanos = config.electionTimeoutMax().toNanos();
     this.heartbeatNanos = config.heartbeatInterval().toNanos();
+    this.commitLingerNanos = config.commitLinger().toNanos();
     this.vote = vote;
     this.log.purgeUpTo(purged);
     this.committed = max(committedHint, lastApplied);
@@ -377,7 +381,8 @@ public final class Engine {
 
   /** The earliest time at which {@link #tick(long)} has something to do. */
   public long nextDeadlineNanos() {
-    return Math.min(Math.min(electionDeadline, transferDeadline), Math.min(heartbeatDeadline, quorumCheckDeadline));
+    return Math.min(Math.min(Math.min(electionDeadline, transferDeadline), Math.min(heartbeatDeadline, quorumCheckDeadline)),
+        commitDeadline);
   }
 
   /** Moves the emitted commands to {@code dst}, in order. */
@@ -413,6 +418,13 @@ public final class Engine {
           if (heartbeatEnabled) {
             broadcastHeartbeats();
           }
+          for (final Progress p : progress.values()) {
+            replicateTo(p);
+          }
+        }
+        if (now >= commitDeadline) {
+          // Commit-only updates held back by commitLinger whose time has come.
+          commitDeadline = Long.MAX_VALUE;
           for (final Progress p : progress.values()) {
             replicateTo(p);
           }
@@ -1112,6 +1124,7 @@ public final class Engine {
     appendLocal(Entry.blank(LogId.of(vote.term(), next)));
     heartbeatDeadline = now + heartbeatNanos;
     quorumCheckDeadline = config.checkQuorum() ? now + electionMaxNanos : Long.MAX_VALUE;
+    commitDeadline = Long.MAX_VALUE;
     pendingChange = null;
     if (transferTarget != 0) {
       settleTransfer(new LeadershipTransferException("node " + nodeId + " is leader again in term " + vote.term()
@@ -1148,6 +1161,7 @@ public final class Engine {
     progress.clear();
     heartbeatDeadline = Long.MAX_VALUE;
     quorumCheckDeadline = Long.MAX_VALUE;
+    commitDeadline = Long.MAX_VALUE;
     resetElectionTimer();
   }
 
@@ -1360,6 +1374,13 @@ public final class Engine {
   }
 
   private void replicateTo(final Progress p) {
+    if (state != ServerState.LEADER) {
+      // A handler that stepped down on the way (a commit of the configuration that removes this
+      // node, say) still holds the Progress it looked up: nothing is sent any more, and no
+      // commit-only append is scheduled (its deadline would never be cleared by a non-leader's
+      // tick, and the simulator's clock would stop there).
+      return;
+    }
     if (now < p.backoffUntilNanos || p.snapshotting) {
       return;
     }
@@ -1389,9 +1410,19 @@ public final class Engine {
       p.nextIndex = to;
       p.inflight++;
       p.sentCommit = committed.index();
+      p.commitDueNanos = Long.MAX_VALUE;
     }
     if (p.inflight == 0 && p.sentCommit < Math.min(committed.index(), p.matchIndex)) {
-      sendHeartbeat(p);
+      // The follower has nothing in flight to carry the new commit index. Tell it with an empty
+      // append, after commitLinger: the next append, which carries it anyway, usually comes first.
+      if (p.commitDueNanos == Long.MAX_VALUE) {
+        p.commitDueNanos = now + commitLingerNanos;
+      }
+      if (now >= p.commitDueNanos) {
+        sendHeartbeat(p);
+      } else {
+        commitDeadline = Math.min(commitDeadline, p.commitDueNanos);
+      }
     }
   }
 
@@ -1400,6 +1431,7 @@ public final class Engine {
     out.add(new Command.SendAppend(
         p.nodeId, vote.term(), log.logIdAt(at), at + 1, at + 1, committed.index(), -1 - heartbeatRound));
     p.sentCommit = committed.index();
+    p.commitDueNanos = Long.MAX_VALUE;
   }
 
   /**

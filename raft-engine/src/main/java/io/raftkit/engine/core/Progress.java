@@ -23,6 +23,11 @@ final class Progress {
   boolean snapshotting;
   /** The commit index last sent. */
   long sentCommit;
+  /**
+   * When a commit-only append is due, the follower having nothing in flight to carry a newer
+   * commit index ({@code Long.MAX_VALUE}: none pending); see {@code Config.commitLinger}.
+   */
+  long commitDueNanos = Long.MAX_VALUE;
   /** When the follower last answered (any answer in the leader's term). */
   long lastAckNanos;
   /** No appends are sent before this time, after a failure; heartbeats still are. */

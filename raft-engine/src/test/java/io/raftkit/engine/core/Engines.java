@@ -32,13 +32,17 @@ final class Engines {
 
   private Engines() {}
 
-  /** The test config: election timeout [100 ms, 200 ms), heartbeat 20 ms, 3 appends in flight. */
+  /**
+   * The test config: election timeout [100 ms, 200 ms), heartbeat 20 ms, 3 appends in flight,
+   * commit-only appends without linger.
+   */
   static Config.Builder configBuilder() {
     return Config.builder()
         .electionTimeout(Duration.ofNanos(ELECTION_MIN), Duration.ofNanos(ELECTION_MAX))
         .heartbeatInterval(Duration.ofNanos(HEARTBEAT))
         .maxInflightAppends(3)
-        .maxEntriesPerAppend(64);
+        .maxEntriesPerAppend(64)
+        .commitLinger(Duration.ZERO); // commit-only appends at once, as most tests expect; CommitLingerTest sets it
   }
 
   static Config config() {

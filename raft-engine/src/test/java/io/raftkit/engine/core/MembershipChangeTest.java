@@ -162,10 +162,13 @@ class MembershipChangeTest {
     engine.handleIoDone(engine.ioSeq());
     engine.handleAppendResponse(2, ack(1, 4), 1);
     assertThat(engine.committed()).as("one of two new voters is not a majority").isEqualTo(LogId.of(1, 3));
+    drain(engine);
     engine.handleAppendResponse(3, ack(1, 4), 1);
 
     final List<Command> out = drain(engine);
     assertThat(out).contains(new Command.Complete("c", LogId.of(1, 4)));
+    assertThat(out).as("nothing sent after stepping down in the same handler")
+        .noneMatch(c -> c instanceof Command.SendAppend);
     assertThat(engine.state()).isEqualTo(ServerState.LEARNER);
     assertThat(engine.effectiveMembership().membership().learnerIds()).containsExactly(1L);
   }
