@@ -106,7 +106,8 @@ public record BenchOptions(
         case "warmup" -> warmup = intOption(name, value, 0, 86_400);
         case "sync" -> sync = choice(name, value, Set.of("true", "false"));
         case "dir" -> dir = Path.of(value);
-        case "commit-linger-us" -> commitLingerMicros = intOption(name, value, 0, 99_999); // < heartbeat 100 ms
+        case "commit-linger-us" -> commitLingerMicros = intOption(name, value, 0,
+            (int) (io.raftkit.api.Config.HEARTBEAT_INTERVAL_DEFAULT.toNanos() / 1_000) - 1); // below the heartbeat
         case "option" -> {
           final int at = value.indexOf('=');
           if (at <= 0) {

@@ -55,6 +55,7 @@ import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -329,14 +330,14 @@ final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> {
     final long timeoutMs = waitMs;
     // A leader of term t is ready once it has committed an entry of t (its blank entry): only then
     // does it serve linearizable reads and membership changes. A follower sees that in its commit.
-    final java.util.function.Predicate<RaftMetrics> ready = m -> (term < 0 || (m.currentLeader() != 0
+    final Predicate<RaftMetrics> ready = m -> (term < 0 || (m.currentLeader() != 0
         && m.currentTerm() > term && m.committed().term() == m.currentTerm()))
         && (applied < 0 || m.lastApplied().index() >= applied);
     return raft.awaitMetrics(ready, Duration.ofMillis(timeoutMs)).handle((m, err) -> {
       if (err == null) {
         return json(HttpResponseStatus.OK, metricsJson(m, stateMachine, new TreeMap<>(httpPeers)));
       }
-      final Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+      final Throwable cause = err instanceof CompletionException && err.getCause() != null
           ? err.getCause() : err;
       final Map<String, Object> body = new LinkedHashMap<>();
       if (cause instanceof TimeoutException) {
