@@ -34,7 +34,10 @@ import java.io.IOException;
  *       envelope (type, sender incarnation, handshake id, total length, chunk offset). A frame
  *       larger than one Aeron message ({@code aeron.termLength / 8}) is sent as consecutive
  *       chunks and reassembled by the receiver into a buffer that never outgrows the frame's
- *       announced length, itself at most {@code aeron.maxFrameBytes}.
+ *       announced length, itself at most {@code aeron.maxFrameBytes}. Aeron splits each message
+ *       into datagrams of at most {@code aeron.mtu} bytes, one system call each on both sides:
+ *       on loopback the default sends a 64-entry append of 128-byte writes in one datagram
+ *       instead of seven.
  *   <li><b>Handshake.</b> Before its first request to a peer a node sends a hello (protocol
  *       version, cluster id, node id, group id, the node id it expects, and the address to answer
  *       to). The peer refuses a node of another cluster, protocol version or expected node id
@@ -80,6 +83,11 @@ import java.io.IOException;
  *       thread: the worst added latency for inbound messages when idle</td></tr>
  *   <tr><td>{@code aeron.driverTimeoutMs}</td><td>10000</td><td>the client's media driver
  *       timeout</td></tr>
+ *   <tr><td>{@code aeron.mtu}</td><td>{@code auto}</td><td>the largest UDP datagram a
+ *       publication sends, a multiple of 32 in [1024, min(65504, termLength / 8)]. {@code auto}:
+ *       65504 (or {@code termLength / 8} if smaller) to a loopback peer ({@code localhost},
+ *       {@code 127.x.x.x}, {@code ::1}), whose interface carries it whole, and Aeron's 1408 to
+ *       any other, which fits an Ethernet frame. Set it higher on a jumbo-frame network</td></tr>
  *   <tr><td>{@code aeron.maxLinks}</td><td>256</td><td>publications opened in answer to hellos
  *       (senders' reply addresses)</td></tr>
  * </table>

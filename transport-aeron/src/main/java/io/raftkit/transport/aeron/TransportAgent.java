@@ -389,6 +389,19 @@ final class TransportAgent implements Agent {
     return true;
   }
 
+  /**
+   * The channel of the publication to a peer: IPC, or UDP to its endpoint with the MTU {@link
+   * AeronOptions#mtuFor} picks for its host; sparse term buffers of {@code aeron.termLength}.
+   */
+  static String publicationChannel(final AeronOptions options, final HostPort peer) {
+    final ChannelUriStringBuilder uri =
+        new ChannelUriStringBuilder().termLength(options.termLength()).sparse(Boolean.TRUE);
+    if (options.ipc()) {
+      return uri.media("ipc").build();
+    }
+    return uri.media("udp").endpoint(peer.format(peer.port())).mtu(options.mtuFor(peer.host())).build();
+  }
+
   static boolean isIpLiteral(final String host) {
     if (host.indexOf(':') >= 0) {
       // IPv6: 2..7 colons, groups of at most 4 hex digits, at most one "::" (no embedded IPv4).
@@ -943,15 +956,8 @@ final class TransportAgent implements Agent {
 
     Link(final String address, final HostPort hostPort) {
       this.address = address;
-      final ChannelUriStringBuilder uri =
-          new ChannelUriStringBuilder().termLength(options.termLength()).sparse(Boolean.TRUE);
-      if (options.ipc()) {
-        this.channel = uri.media("ipc").build();
-        this.streamId = hostPort.port();
-      } else {
-        this.channel = uri.media("udp").endpoint(hostPort.format(hostPort.port())).build();
-        this.streamId = options.streamId();
-      }
+      this.channel = publicationChannel(options, hostPort);
+      this.streamId = options.ipc() ? hostPort.port() : options.streamId();
       this.publication = aeron.addExclusivePublication(channel, streamId);
     }
 
