@@ -7,6 +7,7 @@
  */
 module io.raftkit.storage.file {
   requires transitive io.raftkit.api;
+  requires io.raftkit.storage.support;
   requires org.slf4j;
 
   exports io.raftkit.storage.file;

@@ -8,6 +8,7 @@
  */
 module io.raftkit.storage.rocksdb {
   requires transitive io.raftkit.api;
+  requires io.raftkit.storage.support;
   requires org.slf4j;
   requires rocksdbjni;
 

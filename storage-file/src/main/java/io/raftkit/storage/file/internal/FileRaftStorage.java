@@ -5,6 +5,7 @@ import io.raftkit.api.Vote;
 import io.raftkit.api.spi.LogStore;
 import io.raftkit.api.spi.RaftStorage;
 import io.raftkit.api.spi.SnapshotStore;
+import io.raftkit.storage.support.FileSnapshotStore;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;

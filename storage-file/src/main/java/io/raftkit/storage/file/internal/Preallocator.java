@@ -1,5 +1,6 @@
 package io.raftkit.storage.file.internal;
 
+import io.raftkit.storage.support.Fs;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

@@ -3,6 +3,7 @@ package io.raftkit.storage.file.internal;
 import io.raftkit.api.Entry;
 import io.raftkit.api.EntryKind;
 import io.raftkit.api.LogId;
+import io.raftkit.storage.support.Fs;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

@@ -2,6 +2,7 @@ package io.raftkit.storage.file.internal;
 
 import io.raftkit.api.LogId;
 import io.raftkit.api.Vote;
+import io.raftkit.storage.support.Fs;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;

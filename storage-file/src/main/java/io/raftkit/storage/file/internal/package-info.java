@@ -3,6 +3,7 @@
  * io.raftkit.storage.file.internal.SegmentedLog} over {@link
  * io.raftkit.storage.file.internal.Segment} files), the state file ({@link
  * io.raftkit.storage.file.internal.StateFile}) and the snapshot files ({@link
- * io.raftkit.storage.file.internal.FileSnapshotStore}). Not exported.
+ * io.raftkit.storage.support.FileSnapshotStore}, shared with {@code "rocksdb"} in
+ * {@code storage-support}). Not exported.
  */
 package io.raftkit.storage.file.internal;

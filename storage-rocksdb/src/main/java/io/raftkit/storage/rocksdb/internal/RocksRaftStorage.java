@@ -7,6 +7,7 @@ import io.raftkit.api.Vote;
 import io.raftkit.api.spi.LogStore;
 import io.raftkit.api.spi.RaftStorage;
 import io.raftkit.api.spi.SnapshotStore;
+import io.raftkit.storage.support.FileSnapshotStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package io.raftkit.storage.rocksdb.internal;
+package io.raftkit.storage.support;
 
 import io.raftkit.api.SnapshotMeta;
 import io.raftkit.api.spi.SnapshotReader;
@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Thread-safe: {@link #begin} and {@link #openLatest} may be called from any thread; an open
  * reader keeps working after its file is replaced (Linux keeps an unlinked open file readable).
  */
-final class FileSnapshotStore implements SnapshotStore {
+public final class FileSnapshotStore implements SnapshotStore {
 
   private static final String PREFIX = "snapshot-";
   private static final String DONE = ".snap";
@@ -45,7 +45,7 @@ final class FileSnapshotStore implements SnapshotStore {
    *
    * @param ensureOpen throws {@link IllegalStateException} once the storage is closed
    */
-  static FileSnapshotStore open(final Path dir, final Runnable ensureOpen) throws IOException {
+  public static FileSnapshotStore open(final Path dir, final Runnable ensureOpen) throws IOException {
     Files.createDirectories(dir);
     final FileSnapshotStore store = new FileSnapshotStore(dir, ensureOpen);
     long max = 0;

@@ -1,4 +1,4 @@
-package io.raftkit.storage.rocksdb.internal;
+package io.raftkit.storage.support;
 
 import io.raftkit.api.SnapshotMeta;
 import io.raftkit.api.spi.SnapshotWriter;

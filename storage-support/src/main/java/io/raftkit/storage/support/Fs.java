@@ -1,4 +1,4 @@
-package io.raftkit.storage.rocksdb.internal;
+package io.raftkit.storage.support;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -10,12 +10,12 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /** File-system helpers: positional full reads and writes, directory fsync, atomic replace. */
-final class Fs {
+public final class Fs {
 
   private Fs() {}
 
   /** Writes all remaining bytes of {@code buf} at {@code position}. */
-  static void writeFully(final FileChannel ch, final ByteBuffer buf, final long position) throws IOException {
+  public static void writeFully(final FileChannel ch, final ByteBuffer buf, final long position) throws IOException {
     long pos = position;
     while (buf.hasRemaining()) {
       pos += ch.write(buf, pos);
@@ -27,7 +27,7 @@ final class Fs {
    *
    * @throws EOFException if the file ends first; the message names the file and the offsets
    */
-  static void readFully(final FileChannel ch, final ByteBuffer buf, final long position, final Path file)
+  public static void readFully(final FileChannel ch, final ByteBuffer buf, final long position, final Path file)
       throws IOException {
     long pos = position;
     while (buf.hasRemaining()) {
@@ -44,7 +44,7 @@ final class Fs {
    * Makes the entries of a directory (created, renamed and deleted files) durable. Linux allows a
    * directory to be opened for reading and {@code fsync}ed, which is what {@code force} does.
    */
-  static void syncDirectory(final Path dir) throws IOException {
+  public static void syncDirectory(final Path dir) throws IOException {
     try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
       ch.force(true);
     }
@@ -55,7 +55,7 @@ final class Fs {
    * target.tmp}, forces it, renames it over {@code target} and forces the directory. A crash at
    * any point leaves either the old or the new content, never a mix.
    */
-  static void atomicWrite(final Path target, final ByteBuffer bytes) throws IOException {
+  public static void atomicWrite(final Path target, final ByteBuffer bytes) throws IOException {
     final Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
     try (FileChannel ch =
         FileChannel.open(

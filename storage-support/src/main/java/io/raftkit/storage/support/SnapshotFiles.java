@@ -1,4 +1,4 @@
-package io.raftkit.storage.file.internal;
+package io.raftkit.storage.support;
 
 import io.raftkit.api.LogId;
 import io.raftkit.api.Membership;
