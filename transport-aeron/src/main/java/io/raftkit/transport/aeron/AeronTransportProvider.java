@@ -22,8 +22,12 @@ import java.io.IOException;
  *
  * <ul>
  *   <li><b>Media driver.</b> By default the transport launches an embedded driver in {@code
- *       INVOKER} threading mode in a new directory under {@code java.io.tmpdir} (or {@code
- *       aeron.dir}), named after the cluster and node, and deletes it on close. With {@code
+ *       INVOKER} threading mode in a new directory under {@code /dev/shm} (memory: the term
+ *       buffers are memory-mapped files written with every message, which on a disk file system
+ *       the kernel would also write to the disk), or under {@code java.io.tmpdir} where there is
+ *       no writable {@code /dev/shm} (or in {@code aeron.dir}), named after the cluster and node,
+ *       and deletes it on close. A JVM killed outright cannot: the next start of the same cluster
+ *       and node id deletes such leftovers whose driver is no longer running. With {@code
  *       aeron.embedded=false} it attaches to the running driver at {@code aeron.dir}.
  *   <li><b>One thread.</b> The transport's duty-cycle thread runs the embedded driver, the Aeron
  *       client conductor and the transport itself, idling with a {@code BackoffIdleStrategy}
@@ -66,7 +70,7 @@ import java.io.IOException;
  *   <caption>aeron options</caption>
  *   <tr><th>key</th><th>default</th><th>meaning</th></tr>
  *   <tr><td>{@code aeron.embedded}</td><td>true</td><td>launch an embedded media driver</td></tr>
- *   <tr><td>{@code aeron.dir}</td><td>a new directory under {@code java.io.tmpdir}</td><td>the
+ *   <tr><td>{@code aeron.dir}</td><td>a new directory under {@code /dev/shm}, else under {@code java.io.tmpdir}</td><td>the
  *       driver's directory; required when not embedded</td></tr>
  *   <tr><td>{@code aeron.ipc}</td><td>false</td><td>use IPC (one shared driver) instead of
  *       UDP</td></tr>
