@@ -1,113 +1,12 @@
 package io.raftkit.transport.aeron;
 
-import static org.assertj.core.api.Assertions.assertThat;
+import io.raftkit.testkit.transport.TransportRoundTripMeasurement;
 
-import io.raftkit.api.Entry;
-import io.raftkit.api.LogId;
-import io.raftkit.api.message.AppendRequest;
-import io.raftkit.api.message.AppendResponse;
-import io.raftkit.api.message.RaftRequest;
-import io.raftkit.api.message.VoteRequest;
-import io.raftkit.api.message.VoteResponse;
-import io.raftkit.api.spi.Transport;
-import io.raftkit.api.spi.TransportContext;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+/** Round trips per second over aeron (one embedded media driver per node); only with {@code -Draftkit.measure=true}. */
+class AeronRoundTripMeasurementTest extends TransportRoundTripMeasurement {
 
-/**
- * A measurement, not a test: request/response round trips per second over loopback UDP (one embedded media driver per node) with 1 and 64
- * requests in flight, for a vote and for an append of 64 entries of 128 B. Runs only with {@code
- * -Draftkit.measure=true}; prints one line per second so that JIT warm-up shows, and asserts
- * nothing about speed.
- */
-@EnabledIfSystemProperty(named = "raftkit.measure", matches = "true")
-class AeronRoundTripMeasurementTest {
-
-  private static final int WARMUP_SECONDS = 8;
-  private static final int MEASURE_SECONDS = 5;
-
-  @Test
-  void measureRoundTrips() throws Exception {
-    final List<Entry> entries = new ArrayList<>();
-    for (int i = 1; i <= 64; i++) {
-      entries.add(Entry.normal(LogId.of(1, i), new byte[128]));
-    }
-    final RaftRequest append = new AppendRequest(1, 1, LogId.ZERO, entries, 0);
-    final RaftRequest vote = new VoteRequest(1, 1, LogId.ZERO, false);
-    final Transport server =
-        new AeronTransportProvider()
-            .create(
-                new TransportContext(
-                    2,
-                    "m",
-                    "127.0.0.1:0",
-                    (from, r) ->
-                        CompletableFuture.completedFuture(
-                            r.kind() == RaftRequest.Kind.VOTE
-                                ? new VoteResponse(1, true, false)
-                                : AppendResponse.success(1, 64)),
-                    Duration.ofSeconds(10),
-                    Map.of()));
-    final Transport client =
-        new AeronTransportProvider()
-            .create(new TransportContext(1, "m", "127.0.0.1:0", (f, r) -> new CompletableFuture<>(),
-                Duration.ofSeconds(10), Map.of()));
-    try {
-      for (final RaftRequest request : List.of(vote, append)) {
-        for (final int inFlight : List.of(1, 64)) {
-          run(client, server.localAddress(), request, inFlight);
-        }
-      }
-    } finally {
-      client.close();
-      server.close();
-    }
-  }
-
-  private static void run(final Transport client, final String address, final RaftRequest request,
-      final int inFlight) throws Exception {
-    final Semaphore window = new Semaphore(inFlight);
-    final AtomicLong done = new AtomicLong();
-    final AtomicLong failed = new AtomicLong();
-    final List<Long> perSecond = new ArrayList<>();
-    final long start = System.nanoTime();
-    long nextMark = start + TimeUnit.SECONDS.toNanos(1);
-    long lastDone = 0;
-    while (perSecond.size() < WARMUP_SECONDS + MEASURE_SECONDS) {
-      if (!window.tryAcquire(1, TimeUnit.SECONDS)) {
-        throw new AssertionError("no response within 1 s; done=" + done.get());
-      }
-      client.send(2, address, request).whenComplete((r, e) -> {
-        if (e != null) {
-          failed.incrementAndGet();
-        }
-        done.incrementAndGet();
-        window.release();
-      });
-      final long now = System.nanoTime();
-      if (now - nextMark >= 0) {
-        final long d = done.get();
-        perSecond.add(d - lastDone);
-        lastDone = d;
-        nextMark += TimeUnit.SECONDS.toNanos(1);
-      }
-    }
-    window.acquire(inFlight);
-    final List<Long> measured = perSecond.subList(WARMUP_SECONDS, perSecond.size());
-    final long min = measured.stream().mapToLong(Long::longValue).min().orElse(0);
-    final long max = measured.stream().mapToLong(Long::longValue).max().orElse(0);
-    final double mean = measured.stream().mapToLong(Long::longValue).average().orElse(0);
-    System.out.printf("aeron round trips: request=%s inFlight=%d per-second timeline=%s -> after %d s warm-up:"
-            + " mean=%.0f/s min=%d max=%d failed=%d%n",
-        request.kind(), inFlight, perSecond, WARMUP_SECONDS, mean, min, max, failed.get());
-    assertThat(failed.get()).isZero();
+  @Override
+  protected String providerName() {
+    return AeronTransportProvider.NAME;
   }
 }
