@@ -70,8 +70,8 @@ import java.io.IOException;
  *   <caption>aeron options</caption>
  *   <tr><th>key</th><th>default</th><th>meaning</th></tr>
  *   <tr><td>{@code aeron.embedded}</td><td>true</td><td>launch an embedded media driver</td></tr>
- *   <tr><td>{@code aeron.dir}</td><td>a new directory under {@code /dev/shm}, else under {@code java.io.tmpdir}</td><td>the
- *       driver's directory; required when not embedded</td></tr>
+ *   <tr><td>{@code aeron.dir}</td><td>a new directory under {@code /dev/shm}, else under {@code
+ *       java.io.tmpdir}</td><td>the driver's directory; required when not embedded</td></tr>
  *   <tr><td>{@code aeron.ipc}</td><td>false</td><td>use IPC (one shared driver) instead of
  *       UDP</td></tr>
  *   <tr><td>{@code aeron.streamId}</td><td>21062</td><td>the UDP stream id of every node</td></tr>
