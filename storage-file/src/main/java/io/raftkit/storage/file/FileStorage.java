@@ -34,10 +34,13 @@ public final class FileStorage {
    * ({@code raftkit-file-prealloc}) writes the next segment file ahead of time, zero-filled to the
    * segment size and forced, so that the {@code fdatasync} of each group commit overwrites blocks
    * already written and does not have to make a file-size change durable (about half the latency
-   * on ext4). The price: every segment is written twice (zeros, then records), in the background,
-   * and the log directory holds up to one unused segment's worth of zeros ({@code
-   * prealloc-segment.tmp}). A roll never waits for the file: if it is not ready, the segment is
-   * created unpreallocated. A failure to preallocate is logged and the log carries on without.
+   * on ext4). The price: a segment is written twice (zeros, then records), in the background,
+   * until the log is purged behind snapshots; from then on the file of a purged segment is reused
+   * for the next one instead ({@code recycle-segment.tmp} while it waits), and no zeros are
+   * written. The log directory holds up to one unused segment file ({@code
+   * prealloc-segment.tmp}) and one purged one. A roll never waits for the file: if it is not
+   * ready, the segment is created unpreallocated. A failure to preallocate is logged and the log
+   * carries on without.
    */
   public static final String PREALLOCATE_OPTION = "file.preallocate";
 

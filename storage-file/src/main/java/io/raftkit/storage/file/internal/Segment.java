@@ -62,6 +62,16 @@ import java.util.zip.CRC32C;
  * version stays 1 (a build without preallocation would cut a zero tail off the last segment with
  * a warning and refuse a sealed segment with one as corrupt: downgrading is not supported).
  *
+ * <p><b>Recycled segments.</b> The file the {@link Preallocator} prepared may instead be a
+ * purged segment's, reused: past the new header (which overwrites the old header and both sync
+ * slots) it holds the purged records, not zeros. No format change either. Recovery cannot take
+ * them for entries: each has an index at most the purged index, below this segment's first, and
+ * a record is only taken with the index that comes next. The rules below then see them as
+ * anything other than zeros: in the last segment a tail that is cut off (after a clean close
+ * there is none, because {@link SegmentedLog} cuts it at close); a sealed segment never has
+ * them, because the roll that seals a recycled segment first cuts its file at the records' end
+ * ({@link #dropStaleTail}).
+ *
  * <p><b>Why the synced end lags.</b> A slot is written <em>after</em> the force that made its
  * synced end true, and is itself made durable by the next force of the file. So on disk the
  * synced end never claims more than was durable, even after power loss mid-force; after a process
@@ -126,6 +136,11 @@ final class Segment {
   private long fileBytes = HEADER_BYTES;
   /** Up to where {@link #writeAtEnd} may zero ahead of the records; 0 = never (writer thread). */
   private long zeroAheadLimit;
+  /**
+   * Whether the file past the records may hold a purged segment's records rather than zeros (a
+   * recycled file, not yet cut at its end); writer thread.
+   */
+  private boolean staleTail;
 
   // Sync slot state.
   private long slotSeq;
@@ -201,6 +216,7 @@ final class Segment {
     }
     final Segment seg = new Segment(path, ch, firstIndex);
     seg.fileBytes = ch.size();
+    seg.staleTail = prepared.recycled();
     return seg;
   }
 
@@ -628,6 +644,29 @@ final class Segment {
     }
     channel.truncate(end);
     fileBytes = end;
+    staleTail = false;
+  }
+
+  /**
+   * If the file past the records may hold a recycled segment's stale records, cuts it at the end
+   * of the records written (pending ones included) and forces it with the new size; returns
+   * whether it did. Before a segment is sealed, and when the log closes.
+   */
+  boolean dropStaleTail() throws IOException {
+    if (!staleTail) {
+      return false;
+    }
+    final long at = end + pendingBytes;
+    channel.truncate(at);
+    channel.force(true);
+    fileBytes = at;
+    staleTail = false;
+    return true;
+  }
+
+  /** Whether the file past the records may hold stale records of a recycled segment; for tests. */
+  boolean hasStaleTail() {
+    return staleTail;
   }
 
   /** Reads the term of the record of {@code index}. */

@@ -36,7 +36,10 @@ import org.slf4j.LoggerFactory;
  * before, never waiting. Records are then written over zeros and the group commit's force
  * changes no size. Recovery takes an all-zero tail after the synced end as the clean end of a
  * segment (see {@link Segment}); truncation gives up a segment's preallocation. The cost: the
- * disk writes every segment twice (zeros, then records), in the background.
+ * disk writes every segment twice (zeros, then records), in the background, until purges free
+ * segments: a purged segment file (at least half the segment size) is then reused for the next
+ * one instead of writing zeros (see {@link Preallocator}, "Recycling"), and a recycled segment is
+ * cut at its records' end when it is sealed or the log closes.
  *
  * <p>A segment that was not made from a prepared file (the first one of a new log, a roll that
  * found none ready, the last segment after a reopen) is zeroed ahead by the writer itself: a
@@ -96,6 +99,7 @@ final class SegmentedLog implements LogStore {
   private boolean dirty;
   private boolean dirDirty;
   private volatile int preparedRolls;
+  private volatile int recycledSegments;
   private volatile LogId committed = LogId.ZERO;
 
   private SegmentedLog(
@@ -433,7 +437,9 @@ final class SegmentedLog implements LogStore {
     if (full != null) {
       full.force();
       full.writeSlot(full.endWithPending(), committed);
-      full.force();
+      if (!full.dropStaleTail()) { // forces the slot too when it cuts
+        full.force();
+      }
     }
     dirDirty = true;
     if (prealloc != null) {
@@ -561,11 +567,28 @@ final class SegmentedLog implements LogStore {
       lock.writeLock().unlock();
     }
     for (final Segment s : removed) {
-      s.delete();
+      recycleOrDelete(s);
     }
     if (!removed.isEmpty()) {
       dirDirty = true;
     }
+  }
+
+  /**
+   * Hands a purged segment's file to the preallocator for reuse if it is at least half the
+   * segment size, else (or if the preallocator keeps one already) deletes it. Only purged
+   * segments come here: their entries are never written again, so their records left in a reused
+   * file can never pass for new ones (see {@link Segment}, "Recycled segments").
+   */
+  private void recycleOrDelete(final Segment s) throws IOException {
+    if (prealloc != null && s.fileBytes() >= segmentBytes / 2) {
+      s.close();
+      if (prealloc.offerRecycled(s.path())) {
+        recycledSegments++;
+        return;
+      }
+    }
+    s.delete();
   }
 
   /** Syncs and closes every segment; later calls throw {@link IllegalStateException}. Idempotent. */
@@ -581,6 +604,10 @@ final class SegmentedLog implements LogStore {
       IOException failure = null;
       try {
         sync();
+        if (!segments.isEmpty()) {
+          // A recycled last segment: no stale records past its end for the next open to cut.
+          segments.get(segments.size() - 1).dropStaleTail();
+        }
       } catch (final IOException e) {
         failure = e;
       }
@@ -607,6 +634,11 @@ final class SegmentedLog implements LogStore {
   /** The preparer of segment files, or null if preallocation is off; for tests. */
   Preallocator preallocator() {
     return prealloc;
+  }
+
+  /** How many purged segment files were handed over for reuse (writer thread); for tests. */
+  int recycledSegments() {
+    return recycledSegments;
   }
 
   /** How many segments were made from a prepared file (writer thread); for tests. */

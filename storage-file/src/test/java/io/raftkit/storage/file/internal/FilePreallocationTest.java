@@ -1,11 +1,19 @@
 package io.raftkit.storage.file.internal;
 
-import static io.raftkit.testkit.storage.TckEntries.entries;
-import static io.raftkit.testkit.storage.TckEntries.entry;
 import static io.raftkit.storage.file.internal.FileBytes.copyAsCrashed;
 import static io.raftkit.storage.file.internal.FileBytes.flipBit;
 import static io.raftkit.storage.file.internal.FileBytes.writeByte;
 import static io.raftkit.storage.file.internal.FileBytes.zero;
+import static io.raftkit.storage.file.internal.SegmentFixtures.PAYLOAD;
+import static io.raftkit.storage.file.internal.SegmentFixtures.RECORD;
+import static io.raftkit.storage.file.internal.SegmentFixtures.SEG;
+import static io.raftkit.storage.file.internal.SegmentFixtures.bigs;
+import static io.raftkit.storage.file.internal.SegmentFixtures.concat;
+import static io.raftkit.storage.file.internal.SegmentFixtures.offsetIn;
+import static io.raftkit.storage.file.internal.SegmentFixtures.readAll;
+import static io.raftkit.storage.file.internal.SegmentFixtures.tempFiles;
+import static io.raftkit.testkit.storage.TckEntries.entries;
+import static io.raftkit.testkit.storage.TckEntries.entry;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -17,11 +25,9 @@ import io.raftkit.api.spi.StorageContext;
 import io.raftkit.storage.file.FileStorage;
 import io.raftkit.testkit.storage.TckEntries;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -44,9 +50,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class FilePreallocationTest {
 
-  private static final int SEG = 16 * 1024;
-  private static final int PAYLOAD = 975;
-  private static final int RECORD = Segment.RECORD_HEADER_BYTES + PAYLOAD;
   private static final int PER_SEGMENT = 16;
   private static final Duration WAIT = Duration.ofSeconds(30);
 
@@ -60,38 +63,12 @@ class FilePreallocationTest {
     return entry(term, index, PAYLOAD);
   }
 
-  /** Entries {@code [from, to]} of 1000-byte records. */
-  private static List<Entry> bigs(final long term, final long from, final long to) {
-    final List<Entry> out = new ArrayList<>();
-    for (long i = from; i <= to; i++) {
-      out.add(big(term, i));
-    }
-    return out;
-  }
-
-  /** The offset of the record of {@code index} in the segment starting at {@code first}. */
-  private static long offsetIn(final long first, final long index) {
-    return Segment.HEADER_BYTES + (index - first) * RECORD;
-  }
-
-  private static List<Path> tempFiles(final Path d) throws IOException {
-    final List<Path> out = new ArrayList<>();
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(d.resolve("log"), "*.tmp")) {
-      ds.forEach(out::add);
-    }
-    return out;
-  }
-
   private static Preallocator prealloc(final FileRaftStorage s) {
     return s.segmentedLog().preallocator();
   }
 
   private static void awaitReady(final FileRaftStorage s) throws InterruptedException {
     assertThat(prealloc(s).awaitSettled(WAIT)).as("a prepared file is ready").isTrue();
-  }
-
-  private static List<Entry> readAll(final FileRaftStorage s) throws IOException {
-    return s.log().read(s.log().firstIndex(), s.log().lastLogId().index() + 1, Long.MAX_VALUE);
   }
 
   /**
@@ -515,9 +492,4 @@ class FilePreallocationTest {
     return end;
   }
 
-  private static List<Entry> concat(final List<Entry> a, final List<Entry> b) {
-    final List<Entry> out = new ArrayList<>(a);
-    out.addAll(b);
-    return out;
-  }
 }
