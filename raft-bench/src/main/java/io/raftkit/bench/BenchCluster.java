@@ -8,9 +8,14 @@ import io.raftkit.api.Membership;
 import io.raftkit.api.Raft;
 import io.raftkit.api.RaftBuilder;
 import io.raftkit.api.RaftMetrics;
+import io.raftkit.api.SnapshotMeta;
+import io.raftkit.api.spi.SnapshotSource;
 import io.raftkit.api.spi.StateMachine;
 import io.raftkit.testkit.LocalNetwork;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -286,9 +291,26 @@ final class BenchCluster implements AutoCloseable {
    * The benchmark's state machine: it only counts, so that the figures measure raftkit rather than
    * an application. Runs on the node's apply thread alone.
    */
+  /**
+   * Counts the writes it applies. It builds snapshots (the count) like any real state machine, so
+   * that the nodes purge their logs behind them as a long-running service does: without them the
+   * log only grows, and a file store never reuses a purged segment's file.
+   */
   static final class CountingStateMachine implements StateMachine<Void> {
     private volatile LogId lastApplied = LogId.ZERO;
     private long appliedWrites;
+
+    @Override
+    public SnapshotSource snapshot() {
+      final long count = appliedWrites;
+      return out -> new DataOutputStream(out).writeLong(count);
+    }
+
+    @Override
+    public void restore(final SnapshotMeta meta, final InputStream data) throws IOException {
+      appliedWrites = new DataInputStream(data).readLong();
+      lastApplied = meta.lastLogId();
+    }
 
     @Override
     public LogId lastApplied() {
