@@ -161,25 +161,28 @@ final class Preallocator {
   /**
    * Offers the file of a purged segment (closed by the caller) for reuse: keeps it, renamed to
    * {@value #RECYCLE_NAME}, if no other is kept and this is not closed, and returns true; returns
-   * false otherwise, and the caller deletes it. Writer thread.
+   * false otherwise (a failed rename too, logged), and the caller deletes it. Writer thread.
    */
-  boolean offerRecycled(final Path segmentFile) throws IOException {
-    synchronized (this) {
-      if (recycleHeld || state == State.CLOSED) {
-        return false;
-      }
-      Files.move(segmentFile, recyclePath, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      recycleHeld = true;
-      notifyAll(); // a preparation writing zeros switches to it
-      return true;
+  synchronized boolean offerRecycled(final Path segmentFile) {
+    if (recycleHeld || state == State.CLOSED) {
+      return false;
     }
+    try {
+      Files.move(segmentFile, recyclePath, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (final IOException e) {
+      LOG.warn("could not keep the purged log segment file={} for reuse; deleting it: {}", segmentFile, e.toString());
+      return false;
+    }
+    recycleHeld = true;
+    notifyAll(); // a preparation writing zeros switches to it
+    return true;
   }
 
-  /** Takes the kept purged segment file, moved to the temporary name, or returns false if none. */
   private synchronized boolean recycleHeld() {
     return recycleHeld;
   }
 
+  /** Takes the kept purged segment file, moved to the temporary name, or returns false if none. */
   private synchronized boolean takeRecycled() throws IOException {
     if (!recycleHeld) {
       return false;

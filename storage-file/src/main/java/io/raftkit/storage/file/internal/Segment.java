@@ -664,11 +664,6 @@ final class Segment {
     return true;
   }
 
-  /** Whether the file past the records may hold stale records of a recycled segment; for tests. */
-  boolean hasStaleTail() {
-    return staleTail;
-  }
-
   /** Reads the term of the record of {@code index}. */
   long readTerm(final long index) throws IOException {
     final ByteBuffer b = ByteBuffer.allocate(RECORD_HEADER_BYTES);

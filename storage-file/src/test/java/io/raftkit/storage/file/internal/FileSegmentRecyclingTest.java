@@ -193,6 +193,18 @@ class FileSegmentRecyclingTest {
   }
 
   @Test
+  void shouldRefuseAFileItCannotRenameAndKeepNothing() throws IOException {
+    final Preallocator p = new Preallocator(Files.createDirectories(dir.resolve("log")), SEG);
+    try {
+      assertThat(p.offerRecycled(dir.resolve("no-such-segment.seg"))).isFalse();
+      assertThat(p.holdsRecycled()).isFalse();
+      assertThat(tempFiles(dir)).isEmpty();
+    } finally {
+      p.close();
+    }
+  }
+
+  @Test
   void shouldNotKeepAPurgedSegmentUnderHalfTheSegmentSize() throws Exception {
     try (FileRaftStorage s = FileRaftStorage.open(dir, 1 << 20, true)) {
       s.log().append(entries(1, 1, 10)); // a few hundred bytes, zeroed ahead to 1 MiB
@@ -223,11 +235,7 @@ class FileSegmentRecyclingTest {
       p.afterChunk =
           () -> {
             if (once.compareAndSet(false, true)) {
-              try {
-                assertThat(p.offerRecycled(offered)).isTrue();
-              } catch (final IOException e) {
-                throw new AssertionError(e);
-              }
+              assertThat(p.offerRecycled(offered)).isTrue();
             }
           };
       s.log().append(List.of(entry(1, 1, seg / 2))); // past half full: the preparer starts
