@@ -48,9 +48,14 @@ import org.slf4j.LoggerFactory;
  * Without it a log that writes little (one client: a few hundred KB/s) would spend its first
  * 64 MiB, minutes, on extending syncs.
  *
- * <p><b>Purge</b> records the new purged id in the state file (atomically, before anything is
- * deleted) and deletes only segments whose every entry is purged; a segment that crosses the
- * purged index stays and its purged records are simply not served. <b>Truncation</b> deletes
+ * <p><b>Purge</b> deletes only segments whose every entry is purged; a segment that crosses the
+ * purged index stays and its purged records are simply not served. A purge that deletes a file
+ * records the new purged id in the state file first (atomically: a write, two syncs and a
+ * rename). One that deletes none, the common case (a snapshot every 10,000 entries, a segment of
+ * 64 MiB), leaves the state file until the next segment is created or the log closes: the
+ * {@link LogStore#purgePrefix} contract lets purged entries reappear after a crash, and at
+ * several snapshots a second the log writer otherwise spent two syncs per purge between its
+ * group commits. <b>Truncation</b> deletes
  * whole later segments (last first, then syncs the directory, so a crash leaves a contiguous log)
  * and cuts the file holding the new last entry.
  *
@@ -100,6 +105,8 @@ final class SegmentedLog implements LogStore {
   private boolean dirDirty;
   private volatile int preparedRolls;
   private volatile int recycledSegments;
+  /** A purged id not yet in the state file (writer thread), or null. */
+  private LogId unrecordedPurge;
   private volatile LogId committed = LogId.ZERO;
 
   private SegmentedLog(
@@ -434,6 +441,7 @@ final class SegmentedLog implements LogStore {
    * the prepared file if one is ready (never waiting for it), else a new, unpreallocated file.
    */
   private Segment roll(final Segment full, final long firstIndex) throws IOException {
+    recordPurge();
     if (full != null) {
       full.force();
       full.writeSlot(full.endWithPending(), committed);
@@ -547,17 +555,27 @@ final class SegmentedLog implements LogStore {
     if (upTo.index() == purged.index()) {
       return;
     }
-    purgeRecorder.recordPurged(upTo);
+    // The segments to delete: the writer thread alone changes the list, so no lock to count them.
+    int whole = 0;
+    while (whole < segments.size()) {
+      final long segLast =
+          whole + 1 < segments.size() ? segments.get(whole + 1).firstIndex() - 1 : segments.get(whole).lastIndex();
+      if (segLast > upTo.index()) {
+        break;
+      }
+      whole++;
+    }
+    if (whole > 0) {
+      purgeRecorder.recordPurged(upTo); // durable before any file goes
+      unrecordedPurge = null;
+    } else {
+      unrecordedPurge = upTo; // recorded before the next segment is created, or on close
+    }
     final List<Segment> removed = new ArrayList<>();
     lock.writeLock().lock();
     try {
       purged = upTo;
-      while (!segments.isEmpty()) {
-        final Segment s = segments.get(0);
-        final long segLast = segments.size() > 1 ? segments.get(1).firstIndex() - 1 : s.lastIndex();
-        if (segLast > upTo.index()) {
-          break;
-        }
+      for (int i = 0; i < whole; i++) {
         removed.add(segments.remove(0));
       }
       if (upTo.index() >= last.index()) {
@@ -591,6 +609,19 @@ final class SegmentedLog implements LogStore {
     s.delete();
   }
 
+  /**
+   * Records a purge that removed no file (see {@link #purgePrefix}) in the state file. Before a
+   * segment is created: a new segment may start past the last entry (after a purge that emptied
+   * the log), and recovery takes a first segment that starts after the recorded purged id + 1 as
+   * entries lost.
+   */
+  private void recordPurge() throws IOException {
+    if (unrecordedPurge != null) {
+      purgeRecorder.recordPurged(unrecordedPurge);
+      unrecordedPurge = null;
+    }
+  }
+
   /** Syncs and closes every segment; later calls throw {@link IllegalStateException}. Idempotent. */
   void close() throws IOException {
     lock.writeLock().lock();
@@ -604,6 +635,7 @@ final class SegmentedLog implements LogStore {
       IOException failure = null;
       try {
         sync();
+        recordPurge();
         if (!segments.isEmpty()) {
           // A recycled last segment: no stale records past its end for the next open to cut.
           segments.get(segments.size() - 1).dropStaleTail();
