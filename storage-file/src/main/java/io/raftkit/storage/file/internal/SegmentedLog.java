@@ -55,9 +55,10 @@ import org.slf4j.LoggerFactory;
  * 64 MiB), leaves the state file until the next segment is created or the log closes: the
  * {@link LogStore#purgePrefix} contract lets purged entries reappear after a crash, and at
  * several snapshots a second the log writer otherwise spent two syncs per purge between its
- * group commits. <b>Truncation</b> deletes
- * whole later segments (last first, then syncs the directory, so a crash leaves a contiguous log)
- * and cuts the file holding the new last entry.
+ * group commits.
+ *
+ * <p><b>Truncation</b> deletes whole later segments (last first, then syncs the directory, so a
+ * crash leaves a contiguous log) and cuts the file holding the new last entry.
  *
  * <p><b>Recovery on open</b> reads every record of every segment once, checks its checksum and
  * rebuilds the offset index. A bad record before the segment's synced end, or a gap between
