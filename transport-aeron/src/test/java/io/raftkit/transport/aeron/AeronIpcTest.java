@@ -3,7 +3,6 @@ package io.raftkit.transport.aeron;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.aeron.driver.MediaDriver;
-import io.aeron.driver.ThreadingMode;
 import io.raftkit.api.Entry;
 import io.raftkit.api.LogId;
 import io.raftkit.api.message.AppendRequest;
@@ -20,7 +19,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,15 +27,7 @@ class AeronIpcTest {
 
   @Test
   void shouldServeRequestsOverIpcThroughASharedExternalDriver(@TempDir final Path dir) throws Exception {
-    try (MediaDriver driver =
-        MediaDriver.launch(
-            new MediaDriver.Context()
-                .aeronDirectoryName(dir.resolve("driver").toString())
-                .threadingMode(ThreadingMode.SHARED)
-                .sharedIdleStrategy(new BackoffIdleStrategy(10, 5, 1_000, 1_000_000))
-                .termBufferSparseFile(true)
-                .dirDeleteOnStart(true)
-                .dirDeleteOnShutdown(true))) {
+    try (MediaDriver driver = TestDrivers.launch(dir.resolve("driver"))) {
       final Map<String, String> options =
           Map.of(AeronOptions.EMBEDDED, "false", AeronOptions.DIR, driver.aeronDirectoryName(), AeronOptions.IPC,
               "true");

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
-import io.aeron.driver.ThreadingMode;
 import io.raftkit.api.LogId;
 import io.raftkit.api.message.VoteRequest;
 import io.raftkit.api.message.VoteResponse;
@@ -17,7 +16,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -32,15 +30,7 @@ class AeronMtuInUseTest {
   @CsvSource({"auto, |mtu=65504|", "1408, |mtu=1408|", "8192, |mtu=8k|"}) // the channel writes 8192 as 8k
   void shouldOpenPublicationsToALoopbackPeerWithTheChosenMtu(final String mtu, final String expected,
       @TempDir final Path dir) throws Exception {
-    try (MediaDriver driver =
-        MediaDriver.launch(
-            new MediaDriver.Context()
-                .aeronDirectoryName(dir.resolve("driver").toString())
-                .threadingMode(ThreadingMode.SHARED)
-                .sharedIdleStrategy(new BackoffIdleStrategy(10, 5, 1_000, 1_000_000))
-                .termBufferSparseFile(true)
-                .dirDeleteOnStart(true)
-                .dirDeleteOnShutdown(true))) {
+    try (MediaDriver driver = TestDrivers.launch(dir.resolve("driver"))) {
       final Map<String, String> options = new HashMap<>(
           Map.of(AeronOptions.EMBEDDED, "false", AeronOptions.DIR, driver.aeronDirectoryName()));
       options.put(AeronOptions.MTU, mtu);

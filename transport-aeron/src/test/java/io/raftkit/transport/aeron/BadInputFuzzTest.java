@@ -8,7 +8,6 @@ import io.aeron.ExclusivePublication;
 import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.aeron.driver.MediaDriver;
-import io.aeron.driver.ThreadingMode;
 import io.raftkit.api.Entry;
 import io.raftkit.api.LogId;
 import io.raftkit.api.message.AppendRequest;
@@ -30,7 +29,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -72,15 +70,7 @@ class BadInputFuzzTest {
         new AeronTransportProvider()
             .create(new TransportContext(1, "fuzz", "127.0.0.1:0", (f, r) -> new CompletableFuture<>(),
                 Duration.ofSeconds(10), Map.of()));
-    final MediaDriver driver =
-        MediaDriver.launch(
-            new MediaDriver.Context()
-                .aeronDirectoryName(dir.resolve("fuzzer").toString())
-                .threadingMode(ThreadingMode.SHARED)
-                .sharedIdleStrategy(new BackoffIdleStrategy(10, 5, 1_000, 1_000_000))
-                .termBufferSparseFile(true)
-                .dirDeleteOnStart(true)
-                .dirDeleteOnShutdown(true));
+    final MediaDriver driver = TestDrivers.launch(dir.resolve("fuzzer"));
     final Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName()));
     try {
       final Subscription replies =
